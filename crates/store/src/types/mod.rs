@@ -1,0 +1,35 @@
+//! Domain types: what the store keeps, as the rest of Ringfence sees it.
+
+mod audit;
+mod call;
+mod extension;
+mod ids;
+mod number;
+mod registration;
+mod scalars;
+mod tenant;
+mod token;
+mod user;
+
+pub use audit::{Actor, AuditEntry, AuditEvent, BreakKind, ChainBreak, ChainHash, ChainReport};
+pub use call::{
+    CallCursor, CallDirection, CallFilter, CallPage, CallRecord, Disposition, MAX_PAGE_SIZE,
+    NewCallRecord, Transport,
+};
+pub use extension::{Extension, ExtensionUpdate, NewExtension, SipAccount, SipCredentials};
+pub use ids::{CallRecordId, ExtensionId, PhoneNumberId, TenantId, TokenId, UserId};
+pub use number::PhoneNumber;
+pub use registration::RegistrationBinding;
+pub use scalars::{CountryCode, E164, Email, ExtensionNumber, SipDomain};
+pub use tenant::{
+    BlockKind, BusinessHours, CallerIdBlock, CredentialPolicy, EncryptionRequirement, FraudLimits,
+    MAX_DEVICE_NETWORKS, MAX_INBOUND_BLOCKS, MAX_NOTIFICATION_EMAILS, NewTenant,
+    NotificationContacts, OpenPeriod, Tenant, TenantSettings,
+};
+pub use token::{ApiToken, NewApiToken, TOKEN_PREFIX, generate_token, token_hash};
+pub use user::{NewUser, Role, TotpSecret, User};
+
+pub(crate) use extension::validate_display_name;
+pub(crate) use tenant::validate_tenant_name;
+pub(crate) use token::validate_token_name;
+pub(crate) use user::validate_password_hash;
