@@ -1,0 +1,276 @@
+//! Message framing for datagram (UDP) and stream (TCP/TLS) transports (RFC 3261 §18.3,
+//! RFC 5626 §3.5.1 keep-alives).
+//!
+//! * Datagrams: one message per datagram. Content-Length is optional; without it the
+//!   body is the rest of the datagram. With it, extra octets are discarded (RFC 4475
+//!   §3.1.1.8) and a datagram shorter than announced is an error (§3.1.2.2).
+//! * Streams: Content-Length is mandatory and delimits messages. A double CRLF between
+//!   messages is a keep-alive ping, answered with a single CRLF (pong). Partial input is
+//!   [`Framed::Incomplete`], never an error. Any error leaves the stream out of sync:
+//!   the transport must close the connection.
+
+use crate::error::{Limit, ParseError};
+use crate::limits::Limits;
+use crate::message::Message;
+use crate::message::parse::{BodyLength, Head, parse_head};
+
+/// Returns the index just past the empty line ending the head, if present.
+fn head_end(buf: &[u8]) -> Option<usize> {
+    memchr::memmem::find(buf, b"\r\n\r\n").map(|i| i + 4)
+}
+
+fn skip_leading_crlf(buf: &[u8]) -> usize {
+    let mut i = 0;
+    while i + 1 < buf.len() && buf[i] == b'\r' && buf[i + 1] == b'\n' {
+        i += 2;
+    }
+    i
+}
+
+/// True when a datagram holds only CRLFs (a keep-alive, RFC 5626 §3.5.1 / §4.4.1).
+pub fn is_keepalive(datagram: &[u8]) -> bool {
+    !datagram.is_empty() && datagram.len() % 2 == 0 && datagram.chunks(2).all(|c| c == b"\r\n")
+}
+
+/// Parses one datagram. Leading CRLFs are ignored (RFC 3261 §7.5).
+pub fn parse_datagram(buf: &[u8], limits: &Limits) -> Result<Message, ParseError> {
+    if buf.len() > limits.max_message_size {
+        return Err(ParseError::LimitExceeded {
+            limit: Limit::MessageSize,
+            max: limits.max_message_size,
+        });
+    }
+    let buf = &buf[skip_leading_crlf(buf)..];
+    if buf.iter().all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t')) {
+        return Err(ParseError::Empty);
+    }
+    let end = head_end(buf).ok_or(ParseError::UnterminatedHead)?;
+    let (head, body_len) = parse_head(&buf[..end - 2], limits)?;
+    let available = &buf[end..];
+    let body = match body_len {
+        BodyLength::Absent | BodyLength::Conflicting => available,
+        BodyLength::Known(n) if n <= available.len() => &available[..n],
+        BodyLength::Known(n) => {
+            return Err(ParseError::BodyTooShort { declared: n, available: available.len() });
+        }
+    };
+    Ok(head.into_message(body.to_vec()))
+}
+
+/// What [`StreamFramer::next`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Framed {
+    /// More bytes are needed.
+    Incomplete,
+    /// A complete message.
+    Message(Message),
+    /// A keep-alive ping (`CRLF CRLF`); answer with a single `CRLF`.
+    Ping,
+    /// A keep-alive pong (a single `CRLF`) on a client-side framer.
+    Pong,
+}
+
+/// Splits a byte stream into messages and keep-alives with bounded buffering.
+///
+/// ```
+/// use ringfence_sip_types::{Limits, framing::{Framed, StreamFramer}};
+/// let mut f = StreamFramer::new(Limits::default());
+/// f.feed(b"\r\n\r\nOPTIONS sip:a@example.com SIP/2.0\r\nContent-Length: 0\r\n").unwrap();
+/// assert_eq!(f.next().unwrap(), Framed::Ping);
+/// assert_eq!(f.next().unwrap(), Framed::Incomplete);
+/// f.feed(b"\r\n").unwrap();
+/// assert!(matches!(f.next().unwrap(), Framed::Message(_)));
+/// ```
+#[derive(Debug)]
+pub struct StreamFramer {
+    limits: Limits,
+    buf: Vec<u8>,
+    start: usize,
+    client: bool,
+    pending: Option<(Head, usize, usize)>,
+}
+
+impl StreamFramer {
+    /// A framer for the server side of a connection: a lone CRLF is ignored (RFC 3261 §7.5).
+    pub fn new(limits: Limits) -> Self {
+        StreamFramer { limits, buf: Vec::new(), start: 0, client: false, pending: None }
+    }
+
+    /// A framer for the client side: a lone CRLF is reported as [`Framed::Pong`].
+    pub fn client(limits: Limits) -> Self {
+        StreamFramer { client: true, ..StreamFramer::new(limits) }
+    }
+
+    /// Bytes buffered and not yet returned.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Appends received bytes. Fails when more than twice `max_message_size` would be
+    /// buffered (call [`StreamFramer::next`] until `Incomplete` between feeds).
+    pub fn feed(&mut self, data: &[u8]) -> Result<(), ParseError> {
+        let max = self.limits.max_message_size.saturating_mul(2);
+        if self.buffered() + data.len() > max {
+            return Err(ParseError::LimitExceeded {
+                limit: Limit::MessageSize,
+                max: self.limits.max_message_size,
+            });
+        }
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// Returns the next complete frame, or `Incomplete`.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Framed, ParseError> {
+        let max = self.limits.max_message_size;
+        if let Some((head, head_len, body_len)) = self.pending.take() {
+            return Ok(self.finish(head, head_len, body_len));
+        }
+        // Keep-alives and stray CRLFs between messages (RFC 3261 §7.5, RFC 5626 §3.5.1).
+        loop {
+            let data = &self.buf[self.start..];
+            if !data.starts_with(b"\r\n") {
+                break;
+            }
+            if data.starts_with(b"\r\n\r\n") {
+                self.start += 4;
+                return Ok(Framed::Ping);
+            }
+            if data.len() < 4 && b"\r\n\r\n".starts_with(data) {
+                if self.client && data.len() == 2 {
+                    self.start += 2;
+                    return Ok(Framed::Pong);
+                }
+                return Ok(Framed::Incomplete);
+            }
+            self.start += 2;
+            if self.client {
+                return Ok(Framed::Pong);
+            }
+        }
+        let data = &self.buf[self.start..];
+        let Some(end) = head_end(data) else {
+            if data.len() > max {
+                return Err(ParseError::LimitExceeded { limit: Limit::MessageSize, max });
+            }
+            return Ok(Framed::Incomplete);
+        };
+        if end > max {
+            return Err(ParseError::LimitExceeded { limit: Limit::MessageSize, max });
+        }
+        let (head, body_len) = parse_head(&data[..end - 2], &self.limits)?;
+        let body_len = match body_len {
+            BodyLength::Known(n) => n,
+            BodyLength::Absent => return Err(ParseError::MissingContentLength),
+            BodyLength::Conflicting => {
+                return Err(ParseError::header("Content-Length", "conflicting values"));
+            }
+        };
+        if end + body_len > max {
+            return Err(ParseError::LimitExceeded { limit: Limit::MessageSize, max });
+        }
+        Ok(self.finish(head, end, body_len))
+    }
+
+    fn finish(&mut self, head: Head, head_len: usize, body_len: usize) -> Framed {
+        let data = &self.buf[self.start..];
+        if data.len() < head_len + body_len {
+            self.pending = Some((head, head_len, body_len));
+            return Framed::Incomplete;
+        }
+        let body = data[head_len..head_len + body_len].to_vec();
+        self.start += head_len + body_len;
+        Framed::Message(head.into_message(body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MSG: &[u8] = b"OPTIONS sip:a@example.com SIP/2.0\r\nContent-Length: 4\r\n\r\nbody";
+
+    #[test]
+    fn datagram_rules() {
+        let l = Limits::DEFAULT;
+        let m = parse_datagram(b"\r\nOPTIONS sip:a@b.example SIP/2.0\r\nl: 2\r\n\r\nabcdef", &l)
+            .unwrap();
+        assert_eq!(m.body(), b"ab");
+        let m = parse_datagram(b"OPTIONS sip:a@b.example SIP/2.0\r\n\r\nabcdef", &l).unwrap();
+        assert_eq!(m.body(), b"abcdef");
+        assert_eq!(
+            parse_datagram(b"OPTIONS sip:a@b.example SIP/2.0\r\nl: 9\r\n\r\nab", &l),
+            Err(ParseError::BodyTooShort { declared: 9, available: 2 })
+        );
+        assert_eq!(parse_datagram(b"\r\n\r\n", &l), Err(ParseError::Empty));
+        assert_eq!(
+            parse_datagram(b"OPTIONS sip:a@b.example SIP/2.0\r\n", &l),
+            Err(ParseError::UnterminatedHead)
+        );
+        let small = Limits { max_message_size: 10, ..l };
+        assert!(matches!(parse_datagram(MSG, &small), Err(ParseError::LimitExceeded { .. })));
+        assert!(
+            is_keepalive(b"\r\n\r\n")
+                && is_keepalive(b"\r\n")
+                && !is_keepalive(b"\r\nx")
+                && !is_keepalive(b"")
+        );
+    }
+
+    #[test]
+    fn stream_byte_by_byte() {
+        let mut f = StreamFramer::new(Limits::DEFAULT);
+        let mut input = Vec::new();
+        input.extend_from_slice(MSG);
+        input.extend_from_slice(b"\r\n\r\n");
+        input.extend_from_slice(MSG);
+        let mut frames = Vec::new();
+        for b in &input {
+            f.feed(std::slice::from_ref(b)).unwrap();
+            loop {
+                match f.next().unwrap() {
+                    Framed::Incomplete => break,
+                    other => frames.push(other),
+                }
+            }
+        }
+        assert_eq!(frames.len(), 3);
+        assert!(matches!(&frames[0], Framed::Message(m) if m.body() == b"body"));
+        assert_eq!(frames[1], Framed::Ping);
+        assert!(matches!(&frames[2], Framed::Message(_)));
+        assert_eq!(f.buffered(), 0);
+    }
+
+    #[test]
+    fn stream_errors_and_bounds() {
+        let mut f = StreamFramer::new(Limits::DEFAULT);
+        f.feed(b"OPTIONS sip:a@example.com SIP/2.0\r\n\r\n").unwrap();
+        assert_eq!(f.next(), Err(ParseError::MissingContentLength));
+        let small = Limits { max_message_size: 64, ..Limits::DEFAULT };
+        let mut f = StreamFramer::new(small);
+        f.feed(&[b'A'; 100]).unwrap();
+        assert!(matches!(f.next(), Err(ParseError::LimitExceeded { .. })));
+        assert!(f.feed(&[b'A'; 100]).is_err());
+        let mut f = StreamFramer::new(small);
+        f.feed(b"OPTIONS sip:a@example.com SIP/2.0\r\nl: 1000\r\n\r\n").unwrap();
+        assert!(matches!(f.next(), Err(ParseError::LimitExceeded { .. })));
+    }
+
+    #[test]
+    fn client_pong() {
+        let mut f = StreamFramer::client(Limits::DEFAULT);
+        f.feed(b"\r\n").unwrap();
+        assert_eq!(f.next().unwrap(), Framed::Pong);
+        assert_eq!(f.next().unwrap(), Framed::Incomplete);
+        let mut s = StreamFramer::new(Limits::DEFAULT);
+        s.feed(b"\r\n").unwrap();
+        assert_eq!(s.next().unwrap(), Framed::Incomplete);
+        s.feed(b"\r\n").unwrap();
+        assert_eq!(s.next().unwrap(), Framed::Ping);
+    }
+}

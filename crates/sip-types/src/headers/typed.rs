@@ -1,0 +1,212 @@
+//! Typed accessors on [`Headers`]: each parses the raw value on call.
+//!
+//! Required single-valued headers (`From`, `To`, `Call-ID`, `CSeq`) return
+//! [`ParseError::MissingHeader`] when absent and [`ParseError::DuplicateHeader`] when
+//! present more than once (RFC 4475 §3.3.8); optional ones return `Ok(None)` when absent.
+//! List headers return every element of every line, in order.
+
+use crate::error::ParseError;
+use crate::header::{
+    CSeq, Contact, ContentLength, ContentType, Expires, MaxForwards, MinExpires, NameAddr, Privacy,
+    Reason, Server, SipDate, UserAgent, Via, call_id, name_addr::Form, p_asserted_identity, route,
+    token_list,
+};
+use crate::headers::{HeaderName, Headers};
+use crate::method::Method;
+
+impl Headers {
+    /// The single value of `name`: `Ok(None)` if absent, an error if repeated.
+    pub fn single(&self, name: HeaderName) -> Result<Option<&str>, ParseError> {
+        let mut it = self.get_all(name);
+        let first = it.next();
+        if first.is_some() && it.next().is_some() {
+            return Err(ParseError::DuplicateHeader(name.as_str()));
+        }
+        Ok(first)
+    }
+
+    fn required(&self, name: HeaderName) -> Result<&str, ParseError> {
+        self.single(name)?.ok_or(ParseError::MissingHeader(name.as_str()))
+    }
+
+    /// Every Via value, topmost first.
+    pub fn via(&self) -> Result<Vec<Via>, ParseError> {
+        self.values(HeaderName::Via).map(Via::parse).collect()
+    }
+
+    /// The topmost Via value (the one this hop's transaction matches on).
+    pub fn via_top(&self) -> Result<Via, ParseError> {
+        let v = self.values(HeaderName::Via).next().ok_or(ParseError::MissingHeader("Via"))?;
+        Via::parse(v)
+    }
+
+    /// The From address.
+    pub fn from(&self) -> Result<NameAddr, ParseError> {
+        let v = self.required(HeaderName::From)?;
+        NameAddr::parse_as(v, Form::Either).map_err(|r| ParseError::header("From", r))
+    }
+
+    /// The To address.
+    pub fn to(&self) -> Result<NameAddr, ParseError> {
+        let v = self.required(HeaderName::To)?;
+        NameAddr::parse_as(v, Form::Either).map_err(|r| ParseError::header("To", r))
+    }
+
+    /// The Call-ID text (validated as `word [ "@" word ]`).
+    pub fn call_id(&self) -> Result<&str, ParseError> {
+        let v = self.required(HeaderName::CallId)?;
+        call_id::validate(v).map_err(|r| ParseError::header("Call-ID", r))
+    }
+
+    /// The CSeq.
+    pub fn cseq(&self) -> Result<CSeq, ParseError> {
+        CSeq::parse(self.required(HeaderName::CSeq)?)
+    }
+
+    /// Max-Forwards, if present.
+    pub fn max_forwards(&self) -> Result<Option<u8>, ParseError> {
+        self.single(HeaderName::MaxForwards)?
+            .map(|v| MaxForwards::parse(v).map(|m| m.0))
+            .transpose()
+    }
+
+    /// Every Contact value (`[Contact::Wildcard]` for `Contact: *`; empty if absent).
+    pub fn contacts(&self) -> Result<Vec<Contact>, ParseError> {
+        self.values(HeaderName::Contact).map(Contact::parse).collect()
+    }
+
+    /// Every Route value, topmost first.
+    pub fn routes(&self) -> Result<Vec<NameAddr>, ParseError> {
+        self.values(HeaderName::Route).map(route::parse_route).collect()
+    }
+
+    /// Every Record-Route value, topmost first.
+    pub fn record_routes(&self) -> Result<Vec<NameAddr>, ParseError> {
+        self.values(HeaderName::RecordRoute).map(route::parse_record_route).collect()
+    }
+
+    /// Content-Length, if present.
+    pub fn content_length(&self) -> Result<Option<u32>, ParseError> {
+        self.single(HeaderName::ContentLength)?
+            .map(|v| ContentLength::parse(v).map(|c| c.0))
+            .transpose()
+    }
+
+    /// Content-Type, if present.
+    pub fn content_type(&self) -> Result<Option<ContentType>, ParseError> {
+        self.single(HeaderName::ContentType)?.map(ContentType::parse).transpose()
+    }
+
+    /// Expires in seconds, if present.
+    pub fn expires(&self) -> Result<Option<u32>, ParseError> {
+        self.single(HeaderName::Expires)?.map(|v| Expires::parse(v).map(|e| e.0)).transpose()
+    }
+
+    /// Min-Expires in seconds, if present.
+    pub fn min_expires(&self) -> Result<Option<u32>, ParseError> {
+        self.single(HeaderName::MinExpires)?.map(|v| MinExpires::parse(v).map(|e| e.0)).transpose()
+    }
+
+    /// Methods listed in every Allow header.
+    pub fn allow(&self) -> Result<Vec<Method>, ParseError> {
+        self.get_all(HeaderName::Allow).try_fold(Vec::new(), |mut acc, v| {
+            acc.extend(token_list::parse_allow(v)?);
+            Ok(acc)
+        })
+    }
+
+    fn option_tags(&self, name: HeaderName) -> Result<Vec<String>, ParseError> {
+        self.get_all(name).try_fold(Vec::new(), |mut acc, v| {
+            acc.extend(token_list::parse_tokens(name.as_str(), v)?);
+            Ok(acc)
+        })
+    }
+
+    /// Option tags listed in every Supported header.
+    pub fn supported(&self) -> Result<Vec<String>, ParseError> {
+        self.option_tags(HeaderName::Supported)
+    }
+
+    /// Option tags listed in every Require header.
+    pub fn require(&self) -> Result<Vec<String>, ParseError> {
+        self.option_tags(HeaderName::Require)
+    }
+
+    /// Option tags listed in every Proxy-Require header.
+    pub fn proxy_require(&self) -> Result<Vec<String>, ParseError> {
+        self.option_tags(HeaderName::ProxyRequire)
+    }
+
+    /// Option tags listed in every Unsupported header.
+    pub fn unsupported(&self) -> Result<Vec<String>, ParseError> {
+        self.option_tags(HeaderName::Unsupported)
+    }
+
+    /// The User-Agent text, if present.
+    pub fn user_agent(&self) -> Option<UserAgent> {
+        self.get(HeaderName::UserAgent).map(UserAgent::parse)
+    }
+
+    /// The Server text, if present.
+    pub fn server(&self) -> Option<Server> {
+        self.get(HeaderName::Server).map(Server::parse)
+    }
+
+    /// Every Reason value.
+    pub fn reasons(&self) -> Result<Vec<Reason>, ParseError> {
+        self.values(HeaderName::Reason).map(Reason::parse).collect()
+    }
+
+    /// Every P-Asserted-Identity value.
+    pub fn p_asserted_identity(&self) -> Result<Vec<NameAddr>, ParseError> {
+        self.values(HeaderName::PAssertedIdentity)
+            .map(p_asserted_identity::parse_p_asserted_identity)
+            .collect()
+    }
+
+    /// Privacy, if present.
+    pub fn privacy(&self) -> Result<Option<Privacy>, ParseError> {
+        self.single(HeaderName::Privacy)?.map(Privacy::parse).transpose()
+    }
+
+    /// Date, if present.
+    pub fn date(&self) -> Result<Option<SipDate>, ParseError> {
+        self.single(HeaderName::Date)?.map(SipDate::parse).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_accessors() {
+        let mut h = Headers::new();
+        h.push("v", "SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/TCP b");
+        h.push("f", "<sip:a@example.com>;tag=1");
+        h.push("To", "sip:b@example.com");
+        h.push("i", "id@host");
+        h.push("CSeq", "7 OPTIONS");
+        h.push("Allow", "INVITE, ACK");
+        h.push("Allow", "BYE");
+        h.push("Supported", "path, outbound");
+        h.push("m", "*");
+        h.push("Expires", "0");
+        assert_eq!(h.via().unwrap().len(), 2);
+        assert_eq!(h.via_top().unwrap().branch(), Some("z9hG4bK1"));
+        assert_eq!(h.from().unwrap().tag(), Some("1"));
+        assert_eq!(h.to().unwrap().tag(), None);
+        assert_eq!(h.call_id().unwrap(), "id@host");
+        assert_eq!(h.cseq().unwrap().seq, 7);
+        assert_eq!(h.allow().unwrap().len(), 3);
+        assert_eq!(h.supported().unwrap(), ["path", "outbound"]);
+        assert_eq!(h.contacts().unwrap(), [Contact::Wildcard]);
+        assert_eq!(h.expires().unwrap(), Some(0));
+        assert_eq!(h.max_forwards().unwrap(), None);
+        assert_eq!(h.routes().unwrap(), []);
+        h.push("CSeq", "8 OPTIONS");
+        assert_eq!(h.cseq(), Err(ParseError::DuplicateHeader("CSeq")));
+        h.remove("i");
+        assert_eq!(h.call_id(), Err(ParseError::MissingHeader("Call-ID")));
+    }
+}
