@@ -89,6 +89,16 @@ pub enum ParseError {
     /// A header the operation needs is absent.
     #[error("missing {0} header")]
     MissingHeader(&'static str),
+    /// A WWW-Authenticate, Authorization, Proxy-Authenticate or Proxy-Authorization
+    /// value does not follow its grammar.
+    #[error("invalid {header} header: {source}")]
+    InvalidAuth {
+        /// Canonical header name.
+        header: &'static str,
+        /// What is wrong.
+        #[source]
+        source: crate::auth::AuthParseError,
+    },
     /// A header that may appear once appears more than once.
     #[error("more than one {0} header")]
     DuplicateHeader(&'static str),
@@ -113,7 +123,9 @@ impl ParseError {
     /// The canonical name of the header the error is about, if any.
     pub fn header_name(&self) -> Option<&'static str> {
         match self {
-            ParseError::InvalidHeader { header, .. } => Some(header),
+            ParseError::InvalidHeader { header, .. } | ParseError::InvalidAuth { header, .. } => {
+                Some(header)
+            }
             ParseError::MissingHeader(h) | ParseError::DuplicateHeader(h) => Some(h),
             ParseError::BodyTooShort { .. } | ParseError::MissingContentLength => {
                 Some("Content-Length")

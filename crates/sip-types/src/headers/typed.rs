@@ -5,6 +5,7 @@
 //! present more than once (RFC 4475 §3.3.8); optional ones return `Ok(None)` when absent.
 //! List headers return every element of every line, in order.
 
+use crate::auth::{Challenge, Credentials};
 use crate::error::ParseError;
 use crate::header::{
     CSeq, Contact, ContentLength, ContentType, Expires, MaxForwards, MinExpires, NameAddr, Privacy,
@@ -167,6 +168,132 @@ impl Headers {
     /// Privacy, if present.
     pub fn privacy(&self) -> Result<Option<Privacy>, ParseError> {
         self.single(HeaderName::Privacy)?.map(Privacy::parse).transpose()
+    }
+
+    fn credentials(&self, name: HeaderName) -> Result<Vec<Credentials>, ParseError> {
+        self.get_all(name)
+            .map(|v| {
+                Credentials::parse(v)
+                    .map_err(|source| ParseError::InvalidAuth { header: name.as_str(), source })
+            })
+            .collect()
+    }
+
+    fn challenges(&self, name: HeaderName) -> Result<Vec<Challenge>, ParseError> {
+        self.get_all(name)
+            .map(|v| {
+                Challenge::parse(v)
+                    .map_err(|source| ParseError::InvalidAuth { header: name.as_str(), source })
+            })
+            .collect()
+    }
+
+    /// Every Authorization value (one per header line, RFC 3261 §20.7).
+    pub fn authorization(&self) -> Result<Vec<Credentials>, ParseError> {
+        self.credentials(HeaderName::Authorization)
+    }
+
+    /// Every Proxy-Authorization value.
+    pub fn proxy_authorization(&self) -> Result<Vec<Credentials>, ParseError> {
+        self.credentials(HeaderName::ProxyAuthorization)
+    }
+
+    /// Every WWW-Authenticate challenge.
+    pub fn www_authenticate(&self) -> Result<Vec<Challenge>, ParseError> {
+        self.challenges(HeaderName::WwwAuthenticate)
+    }
+
+    /// Every Proxy-Authenticate challenge.
+    pub fn proxy_authenticate(&self) -> Result<Vec<Challenge>, ParseError> {
+        self.challenges(HeaderName::ProxyAuthenticate)
+    }
+
+    /// Parses every header line this crate has a typed form for, one line at a time
+    /// (repetition of single-valued headers is not checked here), and returns the first
+    /// error. Useful for strict checking and for tests; normal code uses the accessors.
+    pub fn check_known(&self) -> Result<(), ParseError> {
+        use crate::header::{CallId, Reason};
+        for f in self.iter() {
+            let Some(id) = f.known() else { continue };
+            let v = f.value;
+            let one = |form: Form, h: &'static str| -> Result<(), ParseError> {
+                for item in crate::headers::split_list(v) {
+                    NameAddr::parse_as(item, form).map_err(|r| ParseError::header(h, r))?;
+                }
+                Ok(())
+            };
+            match id {
+                HeaderName::Via => {
+                    Via::parse_list(v)?;
+                }
+                HeaderName::From => {
+                    NameAddr::parse_as(v, Form::Either)
+                        .map_err(|r| ParseError::header("From", r))?;
+                }
+                HeaderName::To => {
+                    NameAddr::parse_as(v, Form::Either).map_err(|r| ParseError::header("To", r))?;
+                }
+                HeaderName::CallId => {
+                    CallId::parse(v)?;
+                }
+                HeaderName::CSeq => {
+                    CSeq::parse(v)?;
+                }
+                HeaderName::MaxForwards => {
+                    MaxForwards::parse(v)?;
+                }
+                HeaderName::ContentLength => {
+                    ContentLength::parse(v)?;
+                }
+                HeaderName::ContentType => {
+                    ContentType::parse(v)?;
+                }
+                HeaderName::Expires => {
+                    Expires::parse(v)?;
+                }
+                HeaderName::MinExpires => {
+                    MinExpires::parse(v)?;
+                }
+                HeaderName::Contact => {
+                    Contact::parse_list(v)?;
+                }
+                HeaderName::Route => one(Form::NameAddrOnly, "Route")?,
+                HeaderName::RecordRoute => one(Form::NameAddrOnly, "Record-Route")?,
+                HeaderName::PAssertedIdentity => one(Form::Either, "P-Asserted-Identity")?,
+                HeaderName::Allow => {
+                    token_list::parse_allow(v)?;
+                }
+                HeaderName::Supported
+                | HeaderName::Require
+                | HeaderName::ProxyRequire
+                | HeaderName::Unsupported => {
+                    token_list::parse_tokens(id.as_str(), v)?;
+                }
+                HeaderName::Reason => {
+                    Reason::parse_list(v)?;
+                }
+                HeaderName::Privacy => {
+                    Privacy::parse(v)?;
+                }
+                HeaderName::Date => {
+                    SipDate::parse(v)?;
+                }
+                HeaderName::Authorization | HeaderName::ProxyAuthorization => {
+                    Credentials::parse(v).map_err(|source| ParseError::InvalidAuth {
+                        header: id.as_str(),
+                        source,
+                    })?;
+                }
+                HeaderName::WwwAuthenticate | HeaderName::ProxyAuthenticate => {
+                    Challenge::parse(v).map_err(|source| ParseError::InvalidAuth {
+                        header: id.as_str(),
+                        source,
+                    })?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Date, if present.

@@ -390,6 +390,22 @@ macro_rules! typed_accessors {
             pub fn expires(&self) -> Result<Option<u32>, ParseError> {
                 self.headers.expires()
             }
+            /// Every Authorization value.
+            pub fn authorization(&self) -> Result<Vec<crate::auth::Credentials>, ParseError> {
+                self.headers.authorization()
+            }
+            /// Every Proxy-Authorization value.
+            pub fn proxy_authorization(&self) -> Result<Vec<crate::auth::Credentials>, ParseError> {
+                self.headers.proxy_authorization()
+            }
+            /// Every WWW-Authenticate challenge.
+            pub fn www_authenticate(&self) -> Result<Vec<crate::auth::Challenge>, ParseError> {
+                self.headers.www_authenticate()
+            }
+            /// Every Proxy-Authenticate challenge.
+            pub fn proxy_authenticate(&self) -> Result<Vec<crate::auth::Challenge>, ParseError> {
+                self.headers.proxy_authenticate()
+            }
         }
     };
 }
