@@ -14,12 +14,16 @@
 //! Timestamps are stored in UTC with microsecond precision; use [`now`] for values that must
 //! compare equal after a round trip.
 
+mod any;
+mod backend;
 pub mod crypto;
 mod error;
 pub mod repo;
 mod time_util;
 pub mod types;
 
+pub use any::AnyStore;
+pub use backend::{PgStore, SqlStore, SqliteStore};
 pub use crypto::{Aad, MasterKey, TenantCipher};
 pub use error::{Result, StoreError};
 pub use repo::{

@@ -1,0 +1,156 @@
+//! `RegistrationRepo` over this backend.
+
+use time::OffsetDateTime;
+
+use super::common::{Row, get, get_id, get_parsed, get_ts, get_u64};
+use super::{Db, ts};
+use crate::backend::{SqlStore, map_fk};
+use crate::error::{Result, StoreError};
+use crate::repo::RegistrationRepo;
+use crate::time_util::now;
+use crate::types::*;
+
+macro_rules! cols {
+    () => {
+        "tenant_id, extension_id, contact_uri, source, transport, expires_at, call_id, cseq, \
+         instance_id, reg_id, user_agent, path"
+    };
+}
+
+fn binding_from_row(row: &Row) -> Result<RegistrationBinding> {
+    let path: String = get(row, "path")?;
+    let reg_id: Option<i64> = get(row, "reg_id")?;
+    Ok(RegistrationBinding {
+        tenant_id: get_id(row, "tenant_id")?,
+        extension_id: get_id(row, "extension_id")?,
+        contact_uri: get(row, "contact_uri")?,
+        source: get_parsed(row, "source", |s| {
+            s.parse().map_err(|_| StoreError::corrupt("source is not a socket address"))
+        })?,
+        transport: get_parsed(row, "transport", Transport::parse)?,
+        expires_at: get_ts(row, "expires_at")?,
+        call_id: get(row, "call_id")?,
+        cseq: u32::try_from(get_u64(row, "cseq")?)
+            .map_err(|_| StoreError::corrupt("cseq out of range"))?,
+        instance_id: get(row, "instance_id")?,
+        reg_id: reg_id
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|_| StoreError::corrupt("reg_id out of range"))?,
+        user_agent: get(row, "user_agent")?,
+        path: serde_json::from_str(&path)
+            .map_err(|_| StoreError::corrupt("path is not a JSON string list"))?,
+    })
+}
+
+impl RegistrationRepo for SqlStore<Db> {
+    async fn upsert_binding(&self, b: &RegistrationBinding) -> Result<()> {
+        b.validate()?;
+        let path = serde_json::to_string(&b.path)
+            .map_err(|e| StoreError::invalid("path", e.to_string()))?;
+        // The update only applies within the same tenant; a binding of another tenant's
+        // extension returns no row.
+        let sql = concat!(
+            "INSERT INTO registration_bindings (",
+            cols!(),
+            ", updated_at) ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ",
+            "ON CONFLICT (extension_id, contact_uri) DO UPDATE SET source = excluded.source, ",
+            "transport = excluded.transport, expires_at = excluded.expires_at, call_id = excluded.call_id, ",
+            "cseq = excluded.cseq, instance_id = excluded.instance_id, reg_id = excluded.reg_id, ",
+            "user_agent = excluded.user_agent, path = excluded.path, updated_at = excluded.updated_at ",
+            "WHERE registration_bindings.tenant_id = excluded.tenant_id ",
+            "RETURNING extension_id"
+        );
+        let row = sqlx::query(sql)
+            .bind(b.tenant_id.0)
+            .bind(b.extension_id.0)
+            .bind(&b.contact_uri)
+            .bind(b.source.to_string())
+            .bind(b.transport.as_str())
+            .bind(ts(b.expires_at))
+            .bind(&b.call_id)
+            .bind(i64::from(b.cseq))
+            .bind(&b.instance_id)
+            .bind(b.reg_id.map(i64::from))
+            .bind(&b.user_agent)
+            .bind(path)
+            .bind(ts(now()))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_fk(e.into(), "extension_id", "no such extension in this tenant"))
+            .map_err(|e| match e {
+                StoreError::Invalid { .. } => StoreError::NotFound { what: "extension" },
+                other => other,
+            })?;
+        row.map(|_| ()).ok_or(StoreError::NotFound { what: "extension" })
+    }
+
+    async fn remove_binding(
+        &self,
+        tenant: TenantId,
+        extension: ExtensionId,
+        contact_uri: &str,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM registration_bindings WHERE tenant_id = $1 AND extension_id = $2 AND contact_uri = $3",
+        )
+        .bind(tenant.0)
+        .bind(extension.0)
+        .bind(contact_uri)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn remove_bindings(&self, tenant: TenantId, extension: ExtensionId) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM registration_bindings WHERE tenant_id = $1 AND extension_id = $2",
+        )
+        .bind(tenant.0)
+        .bind(extension.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn list_bindings(
+        &self,
+        tenant: TenantId,
+        extension: ExtensionId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<RegistrationBinding>> {
+        let sql = concat!(
+            "SELECT ",
+            cols!(),
+            " FROM registration_bindings ",
+            "WHERE tenant_id = $1 AND extension_id = $2 AND expires_at > $3 ORDER BY contact_uri"
+        );
+        let rows = sqlx::query(sql)
+            .bind(tenant.0)
+            .bind(extension.0)
+            .bind(ts(now))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(binding_from_row).collect()
+    }
+
+    async fn active_bindings(&self, now: OffsetDateTime) -> Result<Vec<RegistrationBinding>> {
+        let sql = concat!(
+            "SELECT ",
+            cols!(),
+            " FROM registration_bindings WHERE expires_at > $1 ",
+            "ORDER BY tenant_id, extension_id, contact_uri"
+        );
+        let rows = sqlx::query(sql).bind(ts(now)).fetch_all(&self.pool).await?;
+        rows.iter().map(binding_from_row).collect()
+    }
+
+    async fn purge_expired_bindings(&self, now: OffsetDateTime) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM registration_bindings WHERE expires_at <= $1")
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
