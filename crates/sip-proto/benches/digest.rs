@@ -52,6 +52,13 @@ fn bench(c: &mut Criterion) {
                 criterion::BatchSize::SmallInput,
             );
         });
+        c.bench_function(&format!("digest/verify {name} (verify only)"), |b| {
+            b.iter_batched(
+                || client.authorize("REGISTER", URI, "cnonce1").unwrap(),
+                |creds| server.verify(&creds, &request, |_, _| Some(ha1.clone())).unwrap(),
+                criterion::BatchSize::SmallInput,
+            );
+        });
     }
 }
 
