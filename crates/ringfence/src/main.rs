@@ -1,13 +1,12 @@
-//! The `ringfence` binary: command line, configuration and start-up.
+//! `ringfence`: see the library crate for the command line and start-up.
 
-use clap::Parser;
-
-/// Ringfence: a secure, multi-tenant cloud PBX.
-#[derive(Debug, Parser)]
-#[command(name = "ringfence", version, about)]
-struct Cli {}
-
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+fn main() -> std::process::ExitCode {
+    match ringfence::main() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // `{:#}` prints the whole context chain on one line.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,92 @@
+//! Shared state of the admin API: the store, sessions, the IP throttle and the settings.
+
+use std::sync::Arc;
+
+use ringfence_store::{AnyStore, CountryCode};
+
+use crate::auth::session::{SessionLimits, SessionStore};
+use crate::auth::throttle::{IpThrottle, LockoutPolicy};
+
+/// Settings of the admin API (the binary fills them from its configuration).
+#[derive(Clone, Debug)]
+pub struct AdminConfig {
+    /// Session timeouts and bounds.
+    pub sessions: SessionLimits,
+    /// Lockout of accounts after failed logins.
+    pub account_lockout: LockoutPolicy,
+    /// Lockout of source IPs after failed logins.
+    pub ip_lockout: LockoutPolicy,
+    /// Home country of tenants created without one.
+    pub default_home_country: CountryCode,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// Most call records in one CSV export.
+    pub max_csv_rows: u32,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            sessions: SessionLimits::default(),
+            account_lockout: LockoutPolicy::account_default(),
+            ip_lockout: LockoutPolicy::ip_default(),
+            default_home_country: CountryCode::parse("US").expect("US is an ISO 3166-1 code"),
+            max_body_bytes: 64 * 1024,
+            max_csv_rows: 100_000,
+        }
+    }
+}
+
+struct Inner {
+    store: AnyStore,
+    sessions: SessionStore,
+    ip_throttle: IpThrottle,
+    config: AdminConfig,
+}
+
+/// Cheap to clone; shared by every request.
+#[derive(Clone)]
+pub struct AdminState(Arc<Inner>);
+
+impl std::fmt::Debug for AdminState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminState")
+            .field("store", &self.0.store)
+            .field("sessions", &self.0.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdminState {
+    /// State over `store` with `config`. Computes the dummy password hash now, so the first
+    /// login for an unknown account is not faster than the others.
+    pub fn new(store: AnyStore, config: AdminConfig) -> Self {
+        crate::auth::password::warm_up();
+        Self(Arc::new(Inner {
+            store,
+            sessions: SessionStore::new(config.sessions.clone()),
+            ip_throttle: IpThrottle::new(config.ip_lockout.clone()),
+            config,
+        }))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &AnyStore {
+        &self.0.store
+    }
+
+    /// The session table.
+    pub fn sessions(&self) -> &SessionStore {
+        &self.0.sessions
+    }
+
+    /// The per-IP login throttle.
+    pub fn ip_throttle(&self) -> &IpThrottle {
+        &self.0.ip_throttle
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AdminConfig {
+        &self.0.config
+    }
+}
