@@ -16,7 +16,9 @@ use crate::message::parse::{BodyLength, Head, parse_head};
 
 /// Returns the index just past the empty line ending the head, if present.
 fn head_end(buf: &[u8]) -> Option<usize> {
-    memchr::memmem::find(buf, b"\r\n\r\n").map(|i| i + 4)
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
+    FINDER.find(buf).map(|i| i + 4)
 }
 
 fn skip_leading_crlf(buf: &[u8]) -> usize {

@@ -26,20 +26,38 @@ pub enum Host {
 impl Host {
     /// Parses `host`. IPv6 addresses must be bracketed.
     pub fn parse(s: &str) -> Result<Host, &'static str> {
-        if let Some(inner) = s.strip_prefix('[') {
-            let inner = inner.strip_suffix(']').ok_or("unterminated IPv6 reference")?;
-            return inner.parse::<Ipv6Addr>().map(Host::Ipv6).map_err(|_| "invalid IPv6 address");
-        }
-        if s.is_empty() {
-            return Err("empty host");
-        }
+        Ok(match Host::check(s)? {
+            HostKind::Domain => Host::Domain(s.to_owned()),
+            HostKind::Ipv4(a) => Host::Ipv4(a),
+            HostKind::Ipv6(a) => Host::Ipv6(a),
+        })
+    }
+
+    /// Validates `host` without allocating.
+    pub(crate) fn check(s: &str) -> Result<HostKind, &'static str> {
         let b = s.as_bytes();
-        if b[0].is_ascii_digit() && b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
-            if let Ok(a) = s.parse::<Ipv4Addr>() {
-                return Ok(Host::Ipv4(a));
+        match b.first() {
+            None => Err("empty host"),
+            Some(b'[') => {
+                if b.len() < 3 || b[b.len() - 1] != b']' {
+                    return Err("unterminated IPv6 reference");
+                }
+                s[1..s.len() - 1]
+                    .parse::<Ipv6Addr>()
+                    .map(HostKind::Ipv6)
+                    .map_err(|_| "invalid IPv6 address")
+            }
+            Some(c) if c.is_ascii_digit() && b.iter().all(|c| c.is_ascii_digit() || *c == b'.') => {
+                parse_ipv4(b).map(HostKind::Ipv4).ok_or("invalid host name")
+            }
+            Some(_) => {
+                if valid_hostname(b) {
+                    Ok(HostKind::Domain)
+                } else {
+                    Err("invalid host name")
+                }
             }
         }
-        if valid_hostname(s) { Ok(Host::Domain(s.to_owned())) } else { Err("invalid host name") }
     }
 
     /// Parses a host that may also be an unbracketed IPv6 address (Via `received`, RFC 5118 §4.5).
@@ -89,45 +107,69 @@ impl fmt::Display for Host {
     }
 }
 
-fn valid_hostname(s: &str) -> bool {
-    let s = s.strip_suffix('.').unwrap_or(s);
-    if s.is_empty() {
-        return false;
-    }
-    let mut labels = s.split('.').peekable();
-    while let Some(label) = labels.next() {
-        let b = label.as_bytes();
-        if b.is_empty() || b.len() > 63 {
-            return false;
-        }
-        if !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-') {
-            return false;
-        }
-        if b[0] == b'-' || b[b.len() - 1] == b'-' {
-            return false;
-        }
-        if labels.peek().is_none() && !b[0].is_ascii_alphabetic() {
-            return false;
-        }
-    }
-    true
+/// What [`Host::check`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HostKind {
+    Domain,
+    Ipv4(Ipv4Addr),
+    Ipv6(Ipv6Addr),
 }
 
-/// Splits `hostport` into host text and port text (`None` when absent).
-pub(crate) fn split_hostport(s: &str) -> Result<(&str, Option<&str>), &'static str> {
-    if s.starts_with('[') {
-        let end = s.find(']').ok_or("unterminated IPv6 reference")?;
-        let (h, rest) = s.split_at(end + 1);
-        return match rest.strip_prefix(':') {
-            Some(p) => Ok((h, Some(p))),
-            None if rest.is_empty() => Ok((h, None)),
-            None => Err("unexpected characters after IPv6 reference"),
-        };
+/// `IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT`, each at most 255.
+fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut n = 0;
+    let mut val: u16 = 0;
+    let mut digits = 0;
+    for &c in b {
+        if c == b'.' {
+            if digits == 0 || n == 3 {
+                return None;
+            }
+            octets[n] = val as u8;
+            n += 1;
+            val = 0;
+            digits = 0;
+        } else {
+            digits += 1;
+            val = val * 10 + u16::from(c - b'0');
+            if digits > 3 || val > 255 {
+                return None;
+            }
+        }
     }
-    match s.find(':') {
-        Some(i) => Ok((&s[..i], Some(&s[i + 1..]))),
-        None => Ok((s, None)),
+    if n != 3 || digits == 0 {
+        return None;
     }
+    octets[3] = val as u8;
+    Some(Ipv4Addr::from(octets))
+}
+
+/// `hostname = *( domainlabel "." ) toplabel [ "." ]` in one pass.
+fn valid_hostname(b: &[u8]) -> bool {
+    let b = b.strip_suffix(b".").unwrap_or(b);
+    let mut label_start = 0;
+    let mut prev = b'.';
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'.' {
+            if prev == b'.' || prev == b'-' || i - label_start > 63 {
+                return false;
+            }
+            label_start = i + 1;
+        } else if c == b'-' {
+            if prev == b'.' {
+                return false;
+            }
+        } else if !c.is_ascii_alphanumeric() {
+            return false;
+        }
+        prev = c;
+    }
+    // The last label (toplabel) must start with ALPHA and not end with '-'.
+    prev != b'.'
+        && prev != b'-'
+        && b.len() - label_start <= 63
+        && b[label_start].is_ascii_alphabetic()
 }
 
 /// `port = 1*DIGIT`, at most 65535.
@@ -153,6 +195,14 @@ mod tests {
         assert!(Host::parse("a..b").is_err());
         assert!(Host::parse("-a.com").is_err());
         assert!(Host::parse("1.2.3.999").is_err());
+        for bad in ["256.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3", "1.2.3.", "1234.1.1.1"] {
+            assert!(Host::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Host::parse("255.0.10.1").unwrap(), Host::Ipv4([255, 0, 10, 1].into()));
+        assert!(Host::parse("a-b.c-d.example").is_ok());
+        assert!(Host::parse("a-.example").is_err());
+        assert!(Host::parse("example.c-").is_err());
+        assert!(Host::parse("example.1com").is_err());
         assert!(Host::parse("").is_err());
         assert!(Host::parse("a_b.com").is_err());
         assert_eq!(Host::parse("[::1]").unwrap().to_string(), "[::1]");
@@ -160,11 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn hostport_and_port() {
-        assert_eq!(split_hostport("h:5060").unwrap(), ("h", Some("5060")));
-        assert_eq!(split_hostport("[::1]:5").unwrap(), ("[::1]", Some("5")));
-        assert_eq!(split_hostport("[::1]").unwrap(), ("[::1]", None));
-        assert!(split_hostport("[::1]x").is_err());
+    fn ports() {
         assert_eq!(parse_port("5060"), Ok(5060));
         assert!(parse_port("65536").is_err());
         assert!(parse_port("").is_err());

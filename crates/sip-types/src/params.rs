@@ -104,13 +104,16 @@ impl Params {
     /// Parses `*( SEMI generic-param )` of a header value, starting at a `;` (after
     /// optional SWS). Stops (without consuming) at anything that is not `SWS ";"`.
     pub(crate) fn parse_header_params(s: &mut Scanner<'_>) -> Result<Params, &'static str> {
-        let mut params = Params::new();
-        while s.eat_sep(b';') {
-            let name = s.token().ok_or("empty or malformed parameter")?;
-            let value = if s.eat_sep(b'=') { Some(gen_value(s)?.to_owned()) } else { None };
-            params.0.push(Param { name: name.to_owned(), value });
-        }
-        Ok(params)
+        scan_header_params(s).map(Params::from_raw)
+    }
+
+    /// Builds the list from header-parameter text validated by [`scan_header_params`].
+    pub(crate) fn from_raw(raw: &str) -> Params {
+        Params(
+            iter_raw(raw)
+                .map(|(n, v)| Param { name: n.to_owned(), value: v.map(str::to_owned) })
+                .collect(),
+        )
     }
 
     /// Writes `;name=value` for each parameter.
@@ -141,6 +144,36 @@ impl<'a> IntoIterator for &'a Params {
     }
 }
 
+/// Validates `*( SEMI generic-param )` without allocating and returns the text it
+/// covered (use [`iter_raw`] or [`Params::from_raw`] on it).
+pub(crate) fn scan_header_params<'a>(s: &mut Scanner<'a>) -> Result<&'a str, &'static str> {
+    let start = s.pos();
+    let mut end = start;
+    while s.eat_sep(b';') {
+        s.token().ok_or("empty or malformed parameter")?;
+        if s.eat_sep(b'=') {
+            gen_value(s)?;
+        }
+        end = s.pos();
+    }
+    s.set_pos(end);
+    Ok(s.slice(start, end))
+}
+
+/// Iterates `(name, value)` over header-parameter text already validated by
+/// [`scan_header_params`] (or by a stricter scanner with the same lexical form).
+pub(crate) fn iter_raw(raw: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
+    let mut s = Scanner::new(raw);
+    std::iter::from_fn(move || {
+        if !s.eat_sep(b';') {
+            return None;
+        }
+        let name = s.token()?;
+        let value = if s.eat_sep(b'=') { gen_value(&mut s).ok() } else { None };
+        Some((name, value))
+    })
+}
+
 /// `gen-value = token / host / quoted-string`
 pub(crate) fn gen_value<'a>(s: &mut Scanner<'a>) -> Result<&'a str, &'static str> {
     match s.peek() {
@@ -152,7 +185,7 @@ pub(crate) fn gen_value<'a>(s: &mut Scanner<'a>) -> Result<&'a str, &'static str
                 return Err("unterminated IPv6 reference in parameter value");
             }
             let v = s.slice(start, s.pos());
-            crate::host::Host::parse(v).map_err(|_| "invalid IPv6 reference in parameter value")?;
+            crate::host::Host::check(v).map_err(|_| "invalid IPv6 reference in parameter value")?;
             Ok(v)
         }
         _ => {

@@ -202,6 +202,7 @@ impl<'a> Scanner<'a> {
         Scanner { s, pos: 0 }
     }
 
+    #[inline]
     pub(crate) fn pos(&self) -> usize {
         self.pos
     }
@@ -210,23 +211,28 @@ impl<'a> Scanner<'a> {
         self.pos = pos;
     }
 
+    #[inline]
     pub(crate) fn rest(&self) -> &'a str {
         &self.s[self.pos..]
     }
 
+    #[inline]
     pub(crate) fn slice(&self, from: usize, to: usize) -> &'a str {
         &self.s[from..to]
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.pos >= self.s.len()
     }
 
+    #[inline]
     pub(crate) fn peek(&self) -> Option<u8> {
         self.s.as_bytes().get(self.pos).copied()
     }
 
     /// Skips `SWS` (which includes a folded line end). Returns true if anything was skipped.
+    #[inline]
     pub(crate) fn skip_sws(&mut self) -> bool {
         let b = self.s.as_bytes();
         let start = self.pos;
@@ -248,6 +254,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Consumes one byte if it is `c`.
+    #[inline]
     pub(crate) fn eat(&mut self, c: u8) -> bool {
         if self.peek() == Some(c) {
             self.pos += 1;
@@ -259,6 +266,7 @@ impl<'a> Scanner<'a> {
 
     /// Consumes `SWS c SWS` (e.g. `SEMI`, `EQUAL`, `SLASH`, `COMMA`, `COLON`); on failure
     /// the position is unchanged.
+    #[inline]
     pub(crate) fn eat_sep(&mut self, c: u8) -> bool {
         let save = self.pos;
         self.skip_sws();
@@ -272,6 +280,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Consumes bytes while `pred` holds; returns the slice (possibly empty).
+    #[inline]
     pub(crate) fn take_while(&mut self, pred: impl Fn(u8) -> bool) -> &'a str {
         let b = self.s.as_bytes();
         let start = self.pos;
@@ -284,6 +293,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Consumes a `token`.
+    #[inline]
     pub(crate) fn token(&mut self) -> Option<&'a str> {
         let t = self.take_while(is_token_char);
         if t.is_empty() { None } else { Some(t) }

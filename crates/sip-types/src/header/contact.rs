@@ -14,7 +14,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::ParseError;
-use crate::header::name_addr::{Form, NameAddr};
+use crate::header::name_addr::{Form, NameAddr, NameAddrRef};
 use crate::text;
 
 /// One Contact value: the `*` wildcard (REGISTER removal of all bindings) or an address.
@@ -46,13 +46,21 @@ impl Contact {
     }
 
     pub(crate) fn parse_inner(value: &str) -> Result<Contact, &'static str> {
-        if text::trim_lws(value) == "*" {
-            return Ok(Contact::Wildcard);
-        }
-        let a = NameAddr::parse_as(value, Form::Either)?;
-        a.check_contact_params()?;
-        Ok(Contact::Address(a))
+        Ok(match check(value)? {
+            None => Contact::Wildcard,
+            Some(r) => Contact::Address(r.to_owned()),
+        })
     }
+}
+
+/// Validates one Contact value without allocating; `None` for the wildcard.
+pub(crate) fn check(value: &str) -> Result<Option<NameAddrRef<'_>>, &'static str> {
+    if text::trim_lws(value) == "*" {
+        return Ok(None);
+    }
+    let r = NameAddrRef::scan_all(value, Form::Either)?;
+    r.check_contact_params()?;
+    Ok(Some(r))
 }
 
 impl FromStr for Contact {

@@ -18,9 +18,9 @@
 use std::fmt;
 
 use crate::error::ParseError;
-use crate::params::{Param, Params};
+use crate::params::{self, Param, Params};
 use crate::text::{self, Scanner};
-use crate::uri::Uri;
+use crate::uri::{Uri, UriRef};
 
 /// An address: optional display name, URI and header parameters (`tag`, `expires`, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -97,8 +97,25 @@ impl NameAddr {
     }
 
     pub(crate) fn parse_as(value: &str, form: Form) -> Result<NameAddr, &'static str> {
+        NameAddrRef::scan_all(value, form).map(|r| r.to_owned())
+    }
+}
+
+/// A validated, borrowed view of a name-addr/addr-spec with its parameters.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NameAddrRef<'a> {
+    /// Display name as written: a quoted-string (quotes included) or a token sequence.
+    pub(crate) display: Option<&'a str>,
+    pub(crate) uri: UriRef<'a>,
+    /// Header-parameter text, validated.
+    pub(crate) params: &'a str,
+}
+
+impl<'a> NameAddrRef<'a> {
+    /// Scans a whole value (trailing white space allowed, nothing else).
+    pub(crate) fn scan_all(value: &'a str, form: Form) -> Result<NameAddrRef<'a>, &'static str> {
         let mut s = Scanner::new(value);
-        let na = NameAddr::parse_scanner(&mut s, form)?;
+        let na = NameAddrRef::scan(&mut s, form)?;
         s.skip_sws();
         if !s.is_empty() {
             return Err("unexpected characters after address");
@@ -106,14 +123,13 @@ impl NameAddr {
         Ok(na)
     }
 
-    pub(crate) fn parse_scanner(s: &mut Scanner<'_>, form: Form) -> Result<NameAddr, &'static str> {
+    pub(crate) fn scan(s: &mut Scanner<'a>, form: Form) -> Result<NameAddrRef<'a>, &'static str> {
         s.skip_sws();
         let start = s.pos();
-        let mut display_name = None;
+        let mut display = None;
         let bracketed = match s.peek() {
             Some(b'"') => {
-                let q = s.quoted_string()?;
-                display_name = Some(text::unquote(q).into_owned());
+                display = Some(s.quoted_string()?);
                 s.skip_sws();
                 if s.peek() != Some(b'<') {
                     return Err("quoted display name not followed by <URI>");
@@ -131,7 +147,7 @@ impl NameAddr {
                 }
                 if s.peek() == Some(b'<') {
                     if end > start {
-                        display_name = Some(s.slice(start, end).to_owned());
+                        display = Some(s.slice(start, end));
                     }
                     true
                 } else if s.peek() == Some(b':')
@@ -181,32 +197,45 @@ impl NameAddr {
             if text_uri.ends_with([' ', '\t', '\n']) {
                 return Err("white space inside <> around the URI");
             }
-            let uri = Uri::parse_inner(text_uri)?;
+            let uri = UriRef::scan(text_uri)?;
             s.set_pos(s.pos() + close + 1);
             uri
         } else {
             let text_uri =
                 s.take_while(|b| !matches!(b, b';' | b' ' | b'\t' | b'\r' | b'\n' | b','));
-            if text_uri.contains('?') {
+            if memchr::memchr(b'?', text_uri.as_bytes()).is_some() {
                 return Err("URI with headers must be enclosed in <>");
             }
-            Uri::parse_inner(text_uri)?
+            UriRef::scan(text_uri)?
         };
-        let params = Params::parse_header_params(s)?;
-        Ok(NameAddr { display_name, uri, params })
+        let params = params::scan_header_params(s)?;
+        Ok(NameAddrRef { display, uri, params })
     }
 
     /// Checks the Contact-specific parameters (`q`, `expires`).
     pub(crate) fn check_contact_params(&self) -> Result<(), &'static str> {
-        if let Some(q) = self.params.get("q") {
-            parse_qvalue(q)?;
-        }
-        if let Some(e) = self.params.get("expires") {
-            if e.is_empty() || !e.bytes().all(|b| b.is_ascii_digit()) {
-                return Err("expires parameter is not a number");
+        for (name, value) in params::iter_raw(self.params) {
+            if name.eq_ignore_ascii_case("q") {
+                parse_qvalue(value.unwrap_or(""))?;
+            } else if name.eq_ignore_ascii_case("expires") {
+                let e = value.unwrap_or("");
+                if e.is_empty() || !e.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err("expires parameter is not a number");
+                }
             }
         }
         Ok(())
+    }
+
+    pub(crate) fn to_owned(&self) -> NameAddr {
+        let display_name = self.display.map(|d| {
+            if d.starts_with('"') {
+                text::unquote(d).into_owned()
+            } else {
+                super::product::unfold(d)
+            }
+        });
+        NameAddr { display_name, uri: self.uri.to_owned(), params: Params::from_raw(self.params) }
     }
 }
 
@@ -306,8 +335,10 @@ mod tests {
         let a = p("<sip:a@b>;q=0.33;expires=280297596632815").unwrap();
         assert_eq!(a.q_millis(), Some(330));
         assert_eq!(a.expires(), Some(u32::MAX));
-        assert!(a.check_contact_params().is_ok());
-        assert!(p("<sip:a@b>;q=1.5").unwrap().check_contact_params().is_err());
+        let r = |s| NameAddrRef::scan_all(s, Form::Either).unwrap().check_contact_params();
+        assert!(r("<sip:a@b>;q=0.33;expires=280297596632815").is_ok());
+        assert!(r("<sip:a@b>;q=1.5").is_err());
+        assert!(r("<sip:a@b>;expires").is_err());
         assert_eq!(parse_qvalue("1.000"), Ok(1000));
         assert!(parse_qvalue("1.001").is_err());
     }

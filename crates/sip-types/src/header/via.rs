@@ -124,6 +124,24 @@ impl Via {
     }
 
     pub(crate) fn parse_inner(value: &str) -> Result<Via, &'static str> {
+        ViaRef::scan(value).map(|r| r.to_owned())
+    }
+}
+
+/// A validated, borrowed view of one Via value.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ViaRef<'a> {
+    protocol_name: &'a str,
+    protocol_version: &'a str,
+    transport: &'a str,
+    host: &'a str,
+    port: Option<u16>,
+    /// Parameter text, validated.
+    params: &'a str,
+}
+
+impl<'a> ViaRef<'a> {
+    pub(crate) fn scan(value: &'a str) -> Result<ViaRef<'a>, &'static str> {
         let mut s = Scanner::new(value);
         s.skip_sws();
         let protocol_name = s.token().ok_or("missing protocol name")?;
@@ -138,7 +156,7 @@ impl Via {
         if !s.skip_sws() {
             return Err("missing white space before sent-by");
         }
-        let host_text = if s.peek() == Some(b'[') {
+        let host = if s.peek() == Some(b'[') {
             let start = s.pos();
             s.take_while(|b| b != b']');
             if !s.eat(b']') {
@@ -148,68 +166,71 @@ impl Via {
         } else {
             s.take_while(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
         };
-        let host = Host::parse(host_text)?;
+        Host::check(host)?;
         let port = if s.eat_sep(b':') {
             Some(host::parse_port(s.take_while(|b| b.is_ascii_digit()))?)
         } else {
             None
         };
-        let mut params = Params::new();
+        let params_start = s.pos();
+        let mut params_end = params_start;
         while s.eat_sep(b';') {
             let name = s.token().ok_or("empty or malformed parameter")?;
-            let value = if s.eat_sep(b'=') {
-                let v = match name.to_ascii_lowercase().as_str() {
-                    "received" => {
-                        let v = s.take_while(|b| {
-                            b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'[' | b']')
-                        });
-                        match Host::parse_lenient_ipv6(v) {
-                            Ok(h) if h.ip().is_some() => v,
-                            _ => return Err("received is not an IP address"),
-                        }
+            let is = |n: &str| name.eq_ignore_ascii_case(n);
+            if s.eat_sep(b'=') {
+                if is("received") {
+                    let v = s.take_while(|b| {
+                        b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'[' | b']')
+                    });
+                    match Host::parse_lenient_ipv6(v) {
+                        Ok(h) if h.ip().is_some() => {}
+                        _ => return Err("received is not an IP address"),
                     }
-                    "branch" => s.token().ok_or("branch is not a token")?,
-                    "ttl" => {
-                        let v = s.take_while(|b| b.is_ascii_digit());
-                        if v.is_empty() || v.len() > 3 || v.parse::<u16>().map_or(true, |t| t > 255)
-                        {
-                            return Err("ttl out of range 0-255");
-                        }
-                        v
+                } else if is("branch") {
+                    s.token().ok_or("branch is not a token")?;
+                } else if is("ttl") {
+                    let v = s.take_while(|b| b.is_ascii_digit());
+                    if v.is_empty() || v.len() > 3 || v.parse::<u16>().map_or(true, |t| t > 255) {
+                        return Err("ttl out of range 0-255");
                     }
-                    "rport" => {
-                        let v = s.take_while(|b| b.is_ascii_digit());
-                        host::parse_port(v).map_err(|_| "invalid rport")?;
-                        v
-                    }
-                    "maddr" => {
-                        let v = params::gen_value(&mut s)?;
-                        Host::parse(v).map_err(|_| "maddr is not a host")?;
-                        v
-                    }
-                    _ => params::gen_value(&mut s)?,
-                };
-                Some(v.to_owned())
-            } else {
-                if name.eq_ignore_ascii_case("branch") || name.eq_ignore_ascii_case("received") {
-                    return Err("parameter requires a value");
+                } else if is("rport") {
+                    let v = s.take_while(|b| b.is_ascii_digit());
+                    host::parse_port(v).map_err(|_| "invalid rport")?;
+                } else if is("maddr") {
+                    let v = params::gen_value(&mut s)?;
+                    Host::check(v).map_err(|_| "maddr is not a host")?;
+                } else {
+                    params::gen_value(&mut s)?;
                 }
-                None
-            };
-            params.push(Param { name: name.to_owned(), value });
+            } else if is("branch") || is("received") {
+                return Err("parameter requires a value");
+            }
+            params_end = s.pos();
         }
+        s.set_pos(params_end);
         s.skip_sws();
         if !s.is_empty() {
             return Err("unexpected characters after Via parameters");
         }
-        Ok(Via {
-            protocol_name: protocol_name.to_owned(),
-            protocol_version: protocol_version.to_owned(),
-            transport: transport.to_owned(),
+        Ok(ViaRef {
+            protocol_name,
+            protocol_version,
+            transport,
             host,
             port,
-            params,
+            params: s.slice(params_start, params_end),
         })
+    }
+
+    pub(crate) fn to_owned(self) -> Via {
+        Via {
+            protocol_name: self.protocol_name.to_owned(),
+            protocol_version: self.protocol_version.to_owned(),
+            transport: self.transport.to_owned(),
+            host: Host::parse(self.host).unwrap_or_else(|_| Host::Domain(self.host.to_owned())),
+            port: self.port,
+            params: Params::from_raw(self.params),
+        }
     }
 }
 

@@ -338,10 +338,15 @@ impl fmt::Display for Headers {
 pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
     let b = value.as_bytes();
     let mut start = 0usize;
+    let single = memchr::memchr(b',', b).is_none();
     let mut done = crate::text::trim_lws(value).is_empty();
     std::iter::from_fn(move || {
         if done {
             return None;
+        }
+        if single {
+            done = true;
+            return Some(crate::text::trim_lws(value));
         }
         let mut i = start;
         let mut in_quote = false;

@@ -6,8 +6,9 @@
 //! malformed messages up front (RFC 4475 §3.1.2). Everything else is parsed on access.
 
 use crate::error::{Limit, ParseError};
-use crate::header::name_addr::{Form, NameAddr};
-use crate::header::{CSeq, Contact, ContentLength, MaxForwards, SipDate, Via, call_id};
+use crate::header::name_addr::{Form, NameAddrRef};
+use crate::header::via::ViaRef;
+use crate::header::{CSeq, ContentLength, MaxForwards, SipDate, call_id, contact};
 use crate::headers::{HeaderName, Headers, RawEntry, split_list};
 use crate::limits::Limits;
 use crate::message::{Request, Response, Version};
@@ -63,11 +64,14 @@ pub(crate) enum BodyLength {
 /// the last header (the empty line is not included).
 pub(crate) fn parse_head(head: &[u8], limits: &Limits) -> Result<(Head, BodyLength), ParseError> {
     let head = std::str::from_utf8(head).map_err(|_| ParseError::NotUtf8)?;
-    let line_end =
-        memchr::memmem::find(head.as_bytes(), b"\r\n").ok_or(ParseError::UnterminatedHead)?;
+    let lf = memchr::memchr(b'\n', head.as_bytes()).ok_or(ParseError::UnterminatedHead)?;
+    if lf == 0 || head.as_bytes()[lf - 1] != b'\r' {
+        return Err(ParseError::InvalidRequestLine("bare LF in start line"));
+    }
+    let line_end = lf - 1;
     let start_line = &head[..line_end];
-    if start_line.contains(['\r', '\n']) {
-        return Err(ParseError::InvalidRequestLine("bare CR or LF in start line"));
+    if memchr::memchr(b'\r', start_line.as_bytes()).is_some() {
+        return Err(ParseError::InvalidRequestLine("bare CR in start line"));
     }
     let rest = &head[line_end + 2..];
     let is_response =
@@ -177,84 +181,86 @@ fn parse_status_line(line: &str) -> Result<(StatusCode, String), ParseError> {
 fn parse_headers(rest: &str, limits: &Limits) -> Result<Headers, ParseError> {
     let b = rest.as_bytes();
     let mut entries: Vec<RawEntry> = Vec::with_capacity(16);
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b' ' || b[i] == b'\t' {
-            return Err(ParseError::InvalidHeaderLine("continuation line without a header"));
+    let mut line_start = 0;
+    // Every LF must end a CRLF; a CRLF followed by SP/HTAB folds the line.
+    for p in memchr::memchr_iter(b'\n', b) {
+        if p == 0 || b[p - 1] != b'\r' {
+            return Err(ParseError::InvalidHeaderLine("bare LF in header"));
         }
-        // Find the end of the logical line: a CRLF not followed by SP/HTAB.
-        let mut j = i;
-        let end = loop {
-            let nl = match memchr::memchr(b'\n', &b[j..]) {
-                Some(off) => j + off,
-                None => return Err(ParseError::InvalidHeaderLine("header line without CRLF")),
-            };
-            if nl == 0 || b[nl - 1] != b'\r' {
-                return Err(ParseError::InvalidHeaderLine("bare LF in header"));
-            }
-            if nl + 1 < b.len() && (b[nl + 1] == b' ' || b[nl + 1] == b'\t') {
-                j = nl + 1;
-                continue;
-            }
-            break nl - 1;
-        };
-        if end - i > limits.max_header_len {
-            return Err(ParseError::LimitExceeded {
-                limit: Limit::HeaderLength,
-                max: limits.max_header_len,
-            });
+        if matches!(b.get(p + 1), Some(b' ' | b'\t')) {
+            continue;
         }
+        let entry = header_line(rest, line_start, p - 1, limits)?;
         if entries.len() >= limits.max_headers {
             return Err(ParseError::LimitExceeded {
                 limit: Limit::HeaderCount,
                 max: limits.max_headers,
             });
         }
-        let line = &b[i..end];
-        let colon =
-            memchr::memchr(b':', line).ok_or(ParseError::InvalidHeaderLine("missing colon"))?;
-        let mut name_end = colon;
-        while name_end > 0 && (line[name_end - 1] == b' ' || line[name_end - 1] == b'\t') {
-            name_end -= 1;
-        }
-        let name = &line[..name_end];
-        if name.is_empty() || !name.iter().all(|&c| text::is_token_char(c)) {
-            return Err(ParseError::InvalidHeaderLine("header name is not a token"));
-        }
-        // Bare CRs inside the value (a CR not starting a fold) are not allowed.
-        let mut k = colon + 1;
-        while let Some(off) = memchr::memchr(b'\r', &line[k..]) {
-            let p = k + off;
-            if line.get(p + 1) != Some(&b'\n') {
-                return Err(ParseError::InvalidHeaderLine("bare CR in header"));
-            }
-            k = p + 1;
-        }
-        let mut vs = colon + 1;
-        let mut ve = line.len();
-        // Leading SWS (including a fold right after the colon).
-        loop {
-            while vs < ve && (line[vs] == b' ' || line[vs] == b'\t') {
-                vs += 1;
-            }
-            if line[vs..ve].starts_with(b"\r\n") {
-                vs += 2;
-                continue;
-            }
-            break;
-        }
-        while ve > vs && matches!(line[ve - 1], b' ' | b'\t' | b'\r' | b'\n') {
-            ve -= 1;
-        }
-        let name_str = &rest[i..i + name_end];
-        entries.push(RawEntry {
-            name: (i as u32, (i + name_end) as u32),
-            value: ((i + vs) as u32, (i + ve) as u32),
-            id: HeaderName::from_name(name_str),
-        });
-        i = end + 2;
+        entries.push(entry);
+        line_start = p + 1;
+    }
+    // Every LF follows a CR; equal counts rule out bare CRs.
+    if memchr::memchr_iter(b'\r', b).count() != memchr::memchr_iter(b'\n', b).count() {
+        return Err(ParseError::InvalidHeaderLine("bare CR in header"));
+    }
+    if line_start != b.len() {
+        return Err(ParseError::InvalidHeaderLine("header line without CRLF"));
     }
     Ok(Headers::from_raw(rest.to_owned(), entries))
+}
+
+/// Splits the logical header line `rest[i..end]` into name and value spans.
+#[inline]
+fn header_line(rest: &str, i: usize, end: usize, limits: &Limits) -> Result<RawEntry, ParseError> {
+    let b = rest.as_bytes();
+    if end - i > limits.max_header_len {
+        return Err(ParseError::LimitExceeded {
+            limit: Limit::HeaderLength,
+            max: limits.max_header_len,
+        });
+    }
+    // header-name HCOLON: token, then *(SP / HTAB) ":"
+    let mut n = i;
+    while n < end && text::is_token_char(b[n]) {
+        n += 1;
+    }
+    let name_end = n;
+    while n < end && (b[n] == b' ' || b[n] == b'\t') {
+        n += 1;
+    }
+    if name_end == i || n == end || b[n] != b':' {
+        return Err(ParseError::InvalidHeaderLine(if name_end == i {
+            if i < end && matches!(b[i], b' ' | b'\t') {
+                "continuation line without a header"
+            } else {
+                "header name is not a token"
+            }
+        } else {
+            "missing colon after header name"
+        }));
+    }
+    // Value: skip leading SWS (a fold right after the colon included), trim the end.
+    let mut vs = n + 1;
+    loop {
+        while vs < end && (b[vs] == b' ' || b[vs] == b'\t') {
+            vs += 1;
+        }
+        if b[vs..end].starts_with(b"\r\n") {
+            vs += 2;
+            continue;
+        }
+        break;
+    }
+    let mut ve = end;
+    while ve > vs && matches!(b[ve - 1], b' ' | b'\t' | b'\r' | b'\n') {
+        ve -= 1;
+    }
+    Ok(RawEntry {
+        name: (i as u32, name_end as u32),
+        value: (vs as u32, ve as u32),
+        id: HeaderName::from_name(&rest[i..name_end]),
+    })
 }
 
 /// Validates the headers a server relies on before any typed access, and finds the
@@ -278,18 +284,19 @@ fn validate(
                             max: limits.max_vias,
                         });
                     }
-                    Via::parse_inner(item).map_err(|r| ParseError::header("Via", r))?;
+                    ViaRef::scan(item).map_err(|r| ParseError::header("Via", r))?;
                 }
                 if value.is_empty() {
                     return Err(ParseError::header("Via", "empty value"));
                 }
             }
             HeaderName::From => {
-                NameAddr::parse_as(value, Form::Either)
+                NameAddrRef::scan_all(value, Form::Either)
                     .map_err(|r| ParseError::header("From", r))?;
             }
             HeaderName::To => {
-                NameAddr::parse_as(value, Form::Either).map_err(|r| ParseError::header("To", r))?;
+                NameAddrRef::scan_all(value, Form::Either)
+                    .map_err(|r| ParseError::header("To", r))?;
             }
             HeaderName::CallId => {
                 call_id::validate(value).map_err(|r| ParseError::header("Call-ID", r))?;
@@ -318,7 +325,10 @@ fn validate(
             }
             HeaderName::Contact => {
                 for item in split_list(value) {
-                    Contact::parse_inner(item).map_err(|r| ParseError::header("Contact", r))?;
+                    contact::check(item).map_err(|r| ParseError::header("Contact", r))?;
+                }
+                if value.is_empty() {
+                    return Err(ParseError::header("Contact", "empty value"));
                 }
             }
             HeaderName::Date => {

@@ -15,6 +15,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use sip::SipUri;
+pub(crate) use sip::SipUriRef;
 pub use tel::TelUri;
 
 use crate::error::ParseError;
@@ -38,28 +39,7 @@ impl Uri {
     }
 
     pub(crate) fn parse_inner(s: &str) -> Result<Uri, &'static str> {
-        let colon = memchr::memchr(b':', s.as_bytes()).ok_or("missing scheme")?;
-        let scheme = &s[..colon];
-        let rest = &s[colon + 1..];
-        let sb = scheme.as_bytes();
-        if sb.is_empty()
-            || !sb[0].is_ascii_alphabetic()
-            || !sb.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-        {
-            return Err("invalid scheme");
-        }
-        if scheme.eq_ignore_ascii_case("sip") {
-            SipUri::parse_after_scheme(false, rest).map(Uri::Sip)
-        } else if scheme.eq_ignore_ascii_case("sips") {
-            SipUri::parse_after_scheme(true, rest).map(Uri::Sip)
-        } else if scheme.eq_ignore_ascii_case("tel") {
-            TelUri::parse_after_scheme(rest).map(Uri::Tel)
-        } else {
-            if rest.is_empty() || !rest.bytes().all(text::is_uric) || !text::escapes_valid(rest) {
-                return Err("invalid absolute URI");
-            }
-            Ok(Uri::Absolute(s.to_owned()))
-        }
+        UriRef::scan(s).map(|r| r.to_owned())
     }
 
     /// The scheme in lower case for `sip`, `sips` and `tel`, as written otherwise.
@@ -90,19 +70,68 @@ impl Uri {
         match (self, other) {
             (Uri::Sip(a), Uri::Sip(b)) => a.equivalent(b),
             (Uri::Tel(a), Uri::Tel(b)) => {
-                a.digits().eq_ignore_ascii_case(&b.digits())
-                    && a.params.len() == b.params.len()
-                    && a.params.iter().all(|p| {
-                        b.params.find(&p.name).is_some_and(|q| {
-                            q.value
-                                .as_deref()
-                                .unwrap_or("")
-                                .eq_ignore_ascii_case(p.value.as_deref().unwrap_or(""))
+                // RFC 3966 §4: parameter order is not significant; names compare
+                // case-insensitively, values too (after decoding escapes).
+                let key = |p: &crate::Params| {
+                    let mut v: Vec<(String, Vec<u8>)> = p
+                        .iter()
+                        .map(|p| {
+                            let val = text::unescape(p.value.as_deref().unwrap_or(""));
+                            (p.name.to_ascii_lowercase(), val.to_ascii_lowercase())
                         })
-                    })
+                        .collect();
+                    v.sort();
+                    v
+                };
+                a.digits().eq_ignore_ascii_case(&b.digits()) && key(&a.params) == key(&b.params)
             }
             (Uri::Absolute(a), Uri::Absolute(b)) => a.eq_ignore_ascii_case(b),
             _ => false,
+        }
+    }
+}
+
+/// A validated, borrowed view of a URI (no allocation for SIP and absolute URIs).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum UriRef<'a> {
+    Sip(SipUriRef<'a>),
+    /// Text after `tel:`, validated.
+    Tel(&'a str),
+    Absolute(&'a str),
+}
+
+impl<'a> UriRef<'a> {
+    pub(crate) fn scan(s: &'a str) -> Result<UriRef<'a>, &'static str> {
+        let colon = memchr::memchr(b':', s.as_bytes()).ok_or("missing scheme")?;
+        let scheme = &s[..colon];
+        let rest = &s[colon + 1..];
+        let sb = scheme.as_bytes();
+        if sb.is_empty()
+            || !sb[0].is_ascii_alphabetic()
+            || !sb.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        {
+            return Err("invalid scheme");
+        }
+        if scheme.eq_ignore_ascii_case("sip") {
+            SipUriRef::scan(false, rest).map(UriRef::Sip)
+        } else if scheme.eq_ignore_ascii_case("sips") {
+            SipUriRef::scan(true, rest).map(UriRef::Sip)
+        } else if scheme.eq_ignore_ascii_case("tel") {
+            TelUri::parse_after_scheme(rest)?;
+            Ok(UriRef::Tel(rest))
+        } else {
+            if rest.is_empty() || !rest.bytes().all(text::is_uric) || !text::escapes_valid(rest) {
+                return Err("invalid absolute URI");
+            }
+            Ok(UriRef::Absolute(s))
+        }
+    }
+
+    pub(crate) fn to_owned(self) -> Uri {
+        match self {
+            UriRef::Sip(s) => Uri::Sip(s.to_owned()),
+            UriRef::Tel(t) => Uri::Tel(TelUri::parse_after_scheme(t).expect("validated by scan")),
+            UriRef::Absolute(a) => Uri::Absolute(a.to_owned()),
         }
     }
 }

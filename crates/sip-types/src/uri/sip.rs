@@ -19,7 +19,7 @@
 
 use std::fmt;
 
-use crate::host::{self, Host};
+use crate::host::{self, Host, HostKind};
 use crate::params::{Param, Params};
 use crate::text;
 
@@ -116,94 +116,6 @@ impl SipUri {
         self.port.unwrap_or(if self.secure { 5061 } else { 5060 })
     }
 
-    /// Parses the text after `sip:`/`sips:`.
-    pub(crate) fn parse_after_scheme(secure: bool, s: &str) -> Result<SipUri, &'static str> {
-        if s.is_empty() {
-            return Err("empty SIP URI");
-        }
-        // '@' cannot appear unescaped after the userinfo (hostport, params and headers
-        // exclude it), so the first one ends the userinfo.
-        let (userinfo, rest) = match memchr::memchr(b'@', s.as_bytes()) {
-            Some(i) => (Some(&s[..i]), &s[i + 1..]),
-            None => (None, s),
-        };
-        let (user, password) = match userinfo {
-            None => (None, None),
-            Some(ui) => {
-                let (u, p) = match memchr::memchr(b':', ui.as_bytes()) {
-                    Some(i) => (&ui[..i], Some(&ui[i + 1..])),
-                    None => (ui, None),
-                };
-                if u.is_empty() {
-                    return Err("empty user part");
-                }
-                if !u.bytes().all(text::is_user_char) || !text::escapes_valid(u) {
-                    return Err("invalid character in user part");
-                }
-                if let Some(p) = p {
-                    if !p.bytes().all(text::is_password_char) || !text::escapes_valid(p) {
-                        return Err("invalid character in password");
-                    }
-                }
-                (Some(u.to_owned()), p.map(str::to_owned))
-            }
-        };
-        let hp_end = if rest.starts_with('[') {
-            rest.find(']').map(|i| i + 1).ok_or("unterminated IPv6 reference")?
-        } else {
-            0
-        };
-        let end = rest[hp_end..].find([';', '?']).map_or(rest.len(), |i| i + hp_end);
-        let (host_text, port_text) = host::split_hostport(&rest[..end])?;
-        let host = Host::parse(host_text)?;
-        let port = port_text.map(host::parse_port).transpose()?;
-        let mut uri = SipUri {
-            secure,
-            user,
-            password,
-            host,
-            port,
-            params: Params::new(),
-            headers: Vec::new(),
-        };
-        let mut tail = &rest[end..];
-        while let Some(t) = tail.strip_prefix(';') {
-            let end = t.find([';', '?']).unwrap_or(t.len());
-            let item = &t[..end];
-            let (name, value) = match item.find('=') {
-                Some(i) => (&item[..i], Some(&item[i + 1..])),
-                None => (item, None),
-            };
-            if name.is_empty()
-                || !name.bytes().all(text::is_param_char)
-                || !text::escapes_valid(name)
-            {
-                return Err("invalid URI parameter name");
-            }
-            if let Some(v) = value {
-                if v.is_empty() || !v.bytes().all(text::is_param_char) || !text::escapes_valid(v) {
-                    return Err("invalid URI parameter value");
-                }
-            }
-            uri.params.push(Param { name: name.to_owned(), value: value.map(str::to_owned) });
-            tail = &t[end..];
-        }
-        if let Some(h) = tail.strip_prefix('?') {
-            for item in h.split('&') {
-                let (name, value) = item.split_once('=').ok_or("URI header without '='")?;
-                if name.is_empty()
-                    || !name.bytes().all(text::is_hnv_char)
-                    || !value.bytes().all(text::is_hnv_char)
-                    || !text::escapes_valid(item)
-                {
-                    return Err("invalid URI header");
-                }
-                uri.headers.push((name.to_owned(), value.to_owned()));
-            }
-        }
-        Ok(uri)
-    }
-
     /// URI comparison per RFC 3261 §19.1.4.
     ///
     /// Scheme, user and password compare case-sensitively after decoding escapes; host
@@ -234,19 +146,220 @@ impl SipUri {
                 _ => return false,
             }
         }
-        for a in &self.params {
+        // Other parameters count only when present in both; with a repeated name the
+        // first occurrence is the one that counts (as for `find`).
+        for (i, a) in self.params.iter().enumerate() {
+            if self.params.iter().take(i).any(|p| p.name.eq_ignore_ascii_case(&a.name)) {
+                continue;
+            }
             if let Some(b) = other.params.find(&a.name) {
                 if !opt_eq(&a.value, &b.value, true) {
                     return false;
                 }
             }
         }
+        // Headers must all match, compared as multisets (order is not significant).
         if self.headers.len() != other.headers.len() {
             return false;
         }
-        self.headers.iter().all(|(n, v)| {
-            other.headers.iter().any(|(n2, v2)| esc_eq(n, n2, true) && esc_eq(v, v2, false))
-        })
+        let key = |h: &[(String, String)]| {
+            let mut v: Vec<(Vec<u8>, Vec<u8>)> = h
+                .iter()
+                .map(|(n, v)| {
+                    (text::unescape(n).to_ascii_lowercase(), text::unescape(v).into_owned())
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        key(&self.headers) == key(&other.headers)
+    }
+}
+
+/// A validated, borrowed view of a SIP URI (no allocation); the message parser checks
+/// URIs with it and [`SipUriRef::to_owned`] builds a [`SipUri`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SipUriRef<'a> {
+    pub(crate) secure: bool,
+    pub(crate) user: Option<&'a str>,
+    pub(crate) password: Option<&'a str>,
+    pub(crate) host: &'a str,
+    pub(crate) host_kind: HostKind,
+    pub(crate) port: Option<u16>,
+    /// `;name=value...` text, validated.
+    pub(crate) params: &'a str,
+    /// `name=value&...` text after `?`, validated; empty when absent.
+    pub(crate) headers: &'a str,
+}
+
+/// True when `b[i]` is `%` followed by two hex digits.
+fn escape_at(b: &[u8], i: usize) -> bool {
+    i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit()
+}
+
+/// Advances over characters accepted by `class` (and valid `%HH` escapes, which the
+/// classes also accept); `None` on a malformed escape.
+#[inline(always)]
+fn scan_chars(b: &[u8], mut i: usize, class: impl Fn(u8) -> bool) -> Option<usize> {
+    while i < b.len() && class(b[i]) {
+        if b[i] == b'%' {
+            if !escape_at(b, i) {
+                return None;
+            }
+            i += 2;
+        }
+        i += 1;
+    }
+    Some(i)
+}
+
+impl<'a> SipUriRef<'a> {
+    /// Scans the text after `sip:`/`sips:` in one pass over the bytes.
+    pub(crate) fn scan(secure: bool, s: &'a str) -> Result<SipUriRef<'a>, &'static str> {
+        let b = s.as_bytes();
+        if b.is_empty() {
+            return Err("empty SIP URI");
+        }
+        let mut i = 0;
+        let (mut user, mut password) = (None, None);
+        // '@' cannot appear unescaped after the userinfo (hostport, params and headers
+        // exclude it), so the first one ends the userinfo.
+        if let Some(at) = memchr::memchr(b'@', b) {
+            let mut colon = None;
+            while i < at {
+                let c = b[i];
+                if c == b':' && colon.is_none() {
+                    colon = Some(i);
+                } else if c == b'%' {
+                    if !escape_at(b, i) {
+                        return Err(if colon.is_some() {
+                            "invalid character in password"
+                        } else {
+                            "invalid character in user part"
+                        });
+                    }
+                    i += 2;
+                } else if colon.is_none() && !text::is_user_char(c) {
+                    return Err("invalid character in user part");
+                } else if colon.is_some() && !text::is_password_char(c) {
+                    return Err("invalid character in password");
+                }
+                i += 1;
+            }
+            let user_end = colon.unwrap_or(at);
+            if user_end == 0 {
+                return Err("empty user part");
+            }
+            user = Some(&s[..user_end]);
+            password = colon.map(|c| &s[c + 1..at]);
+            i = at + 1;
+        }
+        let host_start = i;
+        if b.get(i) == Some(&b'[') {
+            while i < b.len() && b[i] != b']' {
+                i += 1;
+            }
+            if i == b.len() {
+                return Err("unterminated IPv6 reference");
+            }
+            i += 1;
+        } else {
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'-' || b[i] == b'.') {
+                i += 1;
+            }
+        }
+        let host = &s[host_start..i];
+        let host_kind = Host::check(host)?;
+        let mut port = None;
+        if b.get(i) == Some(&b':') {
+            let p0 = i + 1;
+            i = p0;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            port = Some(host::parse_port(&s[p0..i])?);
+        }
+        let params_start = i;
+        while b.get(i) == Some(&b';') {
+            i += 1;
+            let n0 = i;
+            i = scan_chars(b, i, text::is_param_char).ok_or("invalid URI parameter name")?;
+            if i == n0 {
+                return Err("invalid URI parameter name");
+            }
+            if b.get(i) == Some(&b'=') {
+                i += 1;
+                let v0 = i;
+                i = scan_chars(b, i, text::is_param_char).ok_or("invalid URI parameter value")?;
+                if i == v0 {
+                    return Err("invalid URI parameter value");
+                }
+            }
+        }
+        let params = &s[params_start..i];
+        let mut headers = "";
+        if b.get(i) == Some(&b'?') {
+            let h0 = i + 1;
+            loop {
+                i += 1;
+                let n0 = i;
+                i = scan_chars(b, i, text::is_hnv_char).ok_or("invalid URI header")?;
+                if i == n0 {
+                    return Err("invalid URI header");
+                }
+                if b.get(i) != Some(&b'=') {
+                    return Err("URI header without '='");
+                }
+                i = scan_chars(b, i + 1, text::is_hnv_char).ok_or("invalid URI header")?;
+                if b.get(i) != Some(&b'&') {
+                    break;
+                }
+            }
+            headers = &s[h0..i];
+        }
+        if i != b.len() {
+            return Err(match b[i] {
+                b':' => "invalid port",
+                b'?' | b';' | b'&' | b'=' => "invalid URI parameter or header",
+                _ => "invalid character after host",
+            });
+        }
+        Ok(SipUriRef { secure, user, password, host, host_kind, port, params, headers })
+    }
+
+    /// Builds the owned URI.
+    pub(crate) fn to_owned(&self) -> SipUri {
+        let host = match self.host_kind {
+            HostKind::Domain => Host::Domain(self.host.to_owned()),
+            HostKind::Ipv4(a) => Host::Ipv4(a),
+            HostKind::Ipv6(a) => Host::Ipv6(a),
+        };
+        let mut params = Params::new();
+        for item in self.params.split(';').skip(1) {
+            let (name, value) = match item.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (item, None),
+            };
+            params.push(Param { name: name.to_owned(), value: value.map(str::to_owned) });
+        }
+        let headers = if self.headers.is_empty() {
+            Vec::new()
+        } else {
+            self.headers
+                .split('&')
+                .filter_map(|h| h.split_once('='))
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                .collect()
+        };
+        SipUri {
+            secure: self.secure,
+            user: self.user.map(str::to_owned),
+            password: self.password.map(str::to_owned),
+            host,
+            port: self.port,
+            params,
+            headers,
+        }
     }
 }
 
@@ -258,7 +371,7 @@ fn opt_eq(a: &Option<String>, b: &Option<String>, ignore_case: bool) -> bool {
     }
 }
 
-fn esc_eq(a: &str, b: &str, ignore_case: bool) -> bool {
+pub(crate) fn esc_eq(a: &str, b: &str, ignore_case: bool) -> bool {
     let a = text::unescape(a);
     let b = text::unescape(b);
     if ignore_case { a.eq_ignore_ascii_case(&b) } else { a == b }
