@@ -13,6 +13,50 @@
 //!
 //! Timestamps are stored in UTC with microsecond precision; use [`now`] for values that must
 //! compare equal after a round trip.
+//!
+//! Backends: [`SqliteStore`] (one file, `ringfence.db`, in the data directory) and
+//! [`PgStore`] (a URL), both [`SqlStore`]s over native sqlx pools with embedded migrations;
+//! [`AnyStore`] picks one at runtime and implements every trait too.
+//!
+//! ```no_run
+//! use ringfence_store::*;
+//!
+//! # async fn demo() -> Result<()> {
+//! let dir = std::path::Path::new("./ringfence-data");
+//! let store = AnyStore::open_sqlite(dir, MasterKey::resolve(Some(dir))?).await?;
+//! let actor = Actor::system("cli");
+//! let tenant = store
+//!     .create_tenant(
+//!         NewTenant {
+//!             name: "Acme".into(),
+//!             domain: SipDomain::parse("acme.example.com")?,
+//!             settings: TenantSettings::new(CountryCode::parse("DE")?),
+//!         },
+//!         &actor,
+//!     )
+//!     .await?;
+//! let md5_ha1 = [0u8; 16]; // MD5("1001:acme.example.com:secret"), computed by the caller
+//! let sha256_ha1 = [0u8; 32]; // SHA-256 of the same string
+//! let ext = store
+//!     .create_extension(
+//!         tenant.id,
+//!         NewExtension {
+//!             number: ExtensionNumber::parse("1001")?,
+//!             display_name: "Reception".into(),
+//!             owner_user_id: None,
+//!             enabled: true,
+//!             sip_credentials: Some(SipCredentials::new(&tenant.domain, md5_ha1, sha256_ha1)),
+//!             pin_hash: None,
+//!         },
+//!         &actor,
+//!     )
+//!     .await?;
+//! // The registrar's lookup: tenant by domain, extension by number, credentials decrypted.
+//! let account = store.find_sip_account(&tenant.domain, &ext.number).await?;
+//! assert!(account.is_some());
+//! # Ok(())
+//! # }
+//! ```
 
 mod any;
 mod backend;

@@ -210,3 +210,50 @@ pub enum BreakKind {
     /// was altered.
     HeadMismatch,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(actor: &str, action: &str, tenant: Option<TenantId>) -> Vec<u8> {
+        let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        AuditEvent::canonical_bytes(7, at, tenant, actor, action, "t", "{}")
+    }
+
+    #[test]
+    fn canonical_encoding_is_unambiguous() {
+        // Moving bytes between fields changes the encoding (length prefixes).
+        assert_ne!(canon("ab", "c", None), canon("a", "bc", None));
+        assert_ne!(canon("a", "b", None), canon("a", "b", Some(TenantId::random())));
+        assert_eq!(canon("a", "b", None), canon("a", "b", None));
+    }
+
+    #[test]
+    fn chain_hash_depends_on_prev_and_content() {
+        let c = canon("a", "b", None);
+        let h0 = AuditEvent::chain_hash(&ChainHash::default(), &c);
+        assert_ne!(h0, AuditEvent::chain_hash(&ChainHash([1; 32]), &c));
+        assert_ne!(h0, AuditEvent::chain_hash(&ChainHash::default(), &canon("a", "x", None)));
+        // SHA-256 over prev || canonical, checked against ring directly.
+        let mut input = vec![0u8; 32];
+        input.extend_from_slice(&c);
+        assert_eq!(&h0.0[..], ring::digest::digest(&ring::digest::SHA256, &input).as_ref());
+        assert_eq!(h0.to_hex().len(), 64);
+    }
+
+    #[test]
+    fn entries_are_validated() {
+        let ok = AuditEntry {
+            tenant_id: None,
+            actor: Actor::system("cli"),
+            action: "login.failed".into(),
+            target: "user:x".into(),
+            detail: serde_json::json!({}),
+        };
+        ok.validate().unwrap();
+        let bad = AuditEntry { action: "a\nb".into(), ..ok.clone() };
+        assert!(bad.validate().is_err());
+        let bad = AuditEntry { detail: serde_json::json!(1), ..ok };
+        assert!(bad.validate().is_err());
+    }
+}

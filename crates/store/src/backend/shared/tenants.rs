@@ -126,7 +126,12 @@ impl TenantRepo for SqlStore<Db> {
             .await?
             .ok_or(StoreError::NotFound { what: "tenant" })?;
         let tenant = tenant_from_row(&row)?;
-        let extra = json!({ "settings": settings });
+        let mut logged = serde_json::to_value(&settings).unwrap_or_default();
+        // A webhook URL often carries a bearer secret in its path: log only that it is set.
+        if settings.notifications.webhook_url.is_some() {
+            logged["notifications"]["webhook_url"] = json!("(set)");
+        }
+        let extra = json!({ "settings": logged });
         audit(&mut tx, Some(id), actor, "tenant.update_settings", format!("tenant:{id}"), extra)
             .await?;
         tx.commit().await?;
