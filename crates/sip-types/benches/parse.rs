@@ -31,7 +31,7 @@ Contact: <sip:alice@client.atlanta.example.com;transport=tls>\r\n\
 Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, NOTIFY, MESSAGE, SUBSCRIBE, INFO, UPDATE\r\n\
 Supported: replaces, timer\r\n\
 Content-Type: application/sdp\r\n\
-Content-Length: 151\r\n\r\n\
+Content-Length: 142\r\n\r\n\
 v=0\r\n\
 o=alice 2890844526 2890844526 IN IP4 192.0.2.101\r\n\
 s=-\r\n\

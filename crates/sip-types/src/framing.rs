@@ -225,6 +225,26 @@ mod tests {
     }
 
     #[test]
+    fn canonical_input_prints_byte_exact_and_edits_still_print() {
+        let input: &[u8] = b"OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nX-Fold: a\r\n b\r\nContent-Length: 0\r\n\r\n";
+        let mut m = parse_datagram(input, &Limits::DEFAULT).unwrap();
+        assert_eq!(m.to_bytes(), input);
+        m.headers_mut().push("Subject", "hi");
+        let printed = m.to_bytes();
+        assert!(
+            printed.ends_with(b"Content-Length: 0\r\nSubject: hi\r\n\r\n"),
+            "{}",
+            String::from_utf8_lossy(&printed)
+        );
+        let spaced = b"OPTIONS sip:a@example.com SIP/2.0\r\nVia :SIP/2.0/UDP h\r\nl:0\r\n\r\n";
+        let m = parse_datagram(spaced, &Limits::DEFAULT).unwrap();
+        assert_eq!(
+            m.to_bytes(),
+            b"OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nl: 0\r\n\r\n"
+        );
+    }
+
+    #[test]
     fn stream_byte_by_byte() {
         let mut f = StreamFramer::new(Limits::DEFAULT);
         let mut input = Vec::new();

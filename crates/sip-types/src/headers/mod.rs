@@ -37,11 +37,12 @@ impl HeaderField<'_> {
     }
 }
 
+/// A header as spans into the shared buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Entry {
-    name: (u32, u32),
-    value: (u32, u32),
-    id: Option<HeaderName>,
+pub(crate) struct Entry {
+    pub(crate) name: (u32, u32),
+    pub(crate) value: (u32, u32),
+    pub(crate) id: Option<HeaderName>,
 }
 
 /// Ordered list of headers with case-insensitive lookup (compact forms included).
@@ -49,6 +50,9 @@ struct Entry {
 pub struct Headers {
     buf: String,
     entries: Vec<Entry>,
+    /// `buf` is exactly what [`Headers::write_to`] prints (a parsed header section
+    /// already in canonical `Name: value CRLF` form, not edited since).
+    canonical: bool,
 }
 
 /// A header name argument: a `&str` (any spelling) or a [`HeaderName`].
@@ -85,17 +89,17 @@ impl Headers {
 
     /// An empty list with room for `n` headers of typical size.
     pub fn with_capacity(n: usize) -> Self {
-        Headers { buf: String::with_capacity(n * 40), entries: Vec::with_capacity(n) }
+        Headers {
+            buf: String::with_capacity(n * 40),
+            entries: Vec::with_capacity(n),
+            canonical: false,
+        }
     }
 
-    pub(crate) fn from_raw(buf: String, entries: Vec<RawEntry>) -> Self {
-        Headers {
-            buf,
-            entries: entries
-                .into_iter()
-                .map(|e| Entry { name: e.name, value: e.value, id: e.id })
-                .collect(),
-        }
+    /// Builds from the message parser's buffer and spans; `canonical` says whether
+    /// `buf` already is the printed form.
+    pub(crate) fn from_raw(buf: String, entries: Vec<Entry>, canonical: bool) -> Self {
+        Headers { buf, entries, canonical }
     }
 
     /// Known id and value of every header, in order (for the message validator).
@@ -166,6 +170,7 @@ impl Headers {
     }
 
     fn append_text(&mut self, s: &str, is_name: bool) -> (u32, u32) {
+        self.canonical = false;
         let start = self.buf.len();
         for c in s.chars() {
             let ok = if is_name {
@@ -249,6 +254,7 @@ impl Headers {
     /// Removes every header called `name`; returns how many were removed.
     pub fn remove(&mut self, name: impl AsHeaderName) -> usize {
         let (k, t) = (name.known(), name.text().to_owned());
+        self.canonical = false;
         let before = self.entries.len();
         let buf = &self.buf;
         self.entries.retain(|e| !match k {
@@ -264,6 +270,7 @@ impl Headers {
     pub fn remove_first(&mut self, name: impl AsHeaderName) -> Option<String> {
         let (k, t) = (name.known(), name.text().to_owned());
         let i = self.entries.iter().position(|e| self.matches(e, k, &t))?;
+        self.canonical = false;
         let e = self.entries.remove(i);
         Some(self.buf[e.value.0 as usize..e.value.1 as usize].to_owned())
     }
@@ -275,6 +282,10 @@ impl Headers {
 
     /// Writes every header as `Name: value CRLF`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
+        if self.canonical {
+            out.extend_from_slice(self.buf.as_bytes());
+            return;
+        }
         for e in &self.entries {
             out.extend_from_slice(&self.buf.as_bytes()[e.name.0 as usize..e.name.1 as usize]);
             out.extend_from_slice(b": ");
@@ -290,14 +301,6 @@ impl Headers {
             .map(|e| (e.name.1 - e.name.0 + e.value.1 - e.value.0) as usize + 4)
             .sum()
     }
-}
-
-/// A header span found by the message parser.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RawEntry {
-    pub(crate) name: (u32, u32),
-    pub(crate) value: (u32, u32),
-    pub(crate) id: Option<HeaderName>,
 }
 
 impl PartialEq for Headers {

@@ -9,7 +9,7 @@ use crate::error::{Limit, ParseError};
 use crate::header::name_addr::{Form, NameAddrRef};
 use crate::header::via::ViaRef;
 use crate::header::{CSeq, ContentLength, MaxForwards, SipDate, call_id, contact};
-use crate::headers::{HeaderName, Headers, RawEntry, split_list};
+use crate::headers::{Entry, HeaderName, Headers, split_list};
 use crate::limits::Limits;
 use crate::message::{Request, Response, Version};
 use crate::method::Method;
@@ -180,7 +180,8 @@ fn parse_status_line(line: &str) -> Result<(StatusCode, String), ParseError> {
 /// (or is empty).
 fn parse_headers(rest: &str, limits: &Limits) -> Result<Headers, ParseError> {
     let b = rest.as_bytes();
-    let mut entries: Vec<RawEntry> = Vec::with_capacity(16);
+    let mut entries: Vec<Entry> = Vec::with_capacity(16);
+    let mut canonical = true;
     let mut line_start = 0;
     // Every LF must end a CRLF; a CRLF followed by SP/HTAB folds the line.
     for p in memchr::memchr_iter(b'\n', b) {
@@ -191,6 +192,11 @@ fn parse_headers(rest: &str, limits: &Limits) -> Result<Headers, ParseError> {
             continue;
         }
         let entry = header_line(rest, line_start, p - 1, limits)?;
+        // Canonical when the line is exactly `name: value` (so printing can copy `rest`).
+        canonical &= entry.value.0 == entry.name.1 + 2
+            && b[entry.name.1 as usize] == b':'
+            && b[entry.name.1 as usize + 1] == b' '
+            && entry.value.1 as usize == p - 1;
         if entries.len() >= limits.max_headers {
             return Err(ParseError::LimitExceeded {
                 limit: Limit::HeaderCount,
@@ -207,12 +213,12 @@ fn parse_headers(rest: &str, limits: &Limits) -> Result<Headers, ParseError> {
     if line_start != b.len() {
         return Err(ParseError::InvalidHeaderLine("header line without CRLF"));
     }
-    Ok(Headers::from_raw(rest.to_owned(), entries))
+    Ok(Headers::from_raw(rest.to_owned(), entries, canonical))
 }
 
 /// Splits the logical header line `rest[i..end]` into name and value spans.
 #[inline]
-fn header_line(rest: &str, i: usize, end: usize, limits: &Limits) -> Result<RawEntry, ParseError> {
+fn header_line(rest: &str, i: usize, end: usize, limits: &Limits) -> Result<Entry, ParseError> {
     let b = rest.as_bytes();
     if end - i > limits.max_header_len {
         return Err(ParseError::LimitExceeded {
@@ -256,7 +262,7 @@ fn header_line(rest: &str, i: usize, end: usize, limits: &Limits) -> Result<RawE
     while ve > vs && matches!(b[ve - 1], b' ' | b'\t' | b'\r' | b'\n') {
         ve -= 1;
     }
-    Ok(RawEntry {
+    Ok(Entry {
         name: (i as u32, name_end as u32),
         value: (vs as u32, ve as u32),
         id: HeaderName::from_name(&rest[i..name_end]),
