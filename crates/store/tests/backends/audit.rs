@@ -76,6 +76,32 @@ async fn audit_events_scoping_and_concurrent_appends(db: TestDb) {
     assert_eq!(audit_len(s).await, 28);
 }
 
+async fn verify_runs_alongside_appends_and_across_batches(db: TestDb) {
+    let s = &db.store;
+    let writer = {
+        let store = s.clone();
+        tokio::spawn(async move {
+            for n in 0..300 {
+                store.append_audit(entry(None, n)).await.unwrap();
+            }
+        })
+    };
+    // Verifying while events are appended never reports damage.
+    let mut runs = 0;
+    while !writer.is_finished() {
+        let report = s.verify_audit_chain().await.unwrap();
+        assert!(report.is_intact(), "{report:?}");
+        runs += 1;
+    }
+    writer.await.unwrap();
+    assert!(runs >= 1);
+    // 300 events span several read batches.
+    assert_eq!(
+        s.verify_audit_chain().await.unwrap(),
+        ChainReport { events_checked: 300, first_break: None }
+    );
+}
+
 /// Bypasses the append-only trigger the way a database superuser could.
 async fn disable_guard(db: &TestDb) {
     db.exec(
@@ -218,6 +244,7 @@ async fn failed_audit_rolls_back_the_change(db: TestDb) {
 both_backends!(
     audit_events_scoping_and_concurrent_appends,
     audit_log_is_append_only,
+    verify_runs_alongside_appends_and_across_batches,
     audit_verify_detects_a_changed_row,
     audit_verify_detects_a_deleted_row,
     audit_verify_detects_a_cut_tail,
