@@ -31,7 +31,9 @@ fn skip_leading_crlf(buf: &[u8]) -> usize {
 
 /// True when a datagram holds only CRLFs (a keep-alive, RFC 5626 §3.5.1 / §4.4.1).
 pub fn is_keepalive(datagram: &[u8]) -> bool {
-    !datagram.is_empty() && datagram.len() % 2 == 0 && datagram.chunks(2).all(|c| c == b"\r\n")
+    !datagram.is_empty()
+        && datagram.len().is_multiple_of(2)
+        && datagram.chunks(2).all(|c| c == b"\r\n")
 }
 
 /// Parses one datagram. Leading CRLFs are ignored (RFC 3261 §7.5).

@@ -48,7 +48,7 @@ impl Contact {
     pub(crate) fn parse_inner(value: &str) -> Result<Contact, &'static str> {
         Ok(match check(value)? {
             None => Contact::Wildcard,
-            Some(r) => Contact::Address(r.to_owned()),
+            Some(r) => Contact::Address(r.into_owned()),
         })
     }
 }

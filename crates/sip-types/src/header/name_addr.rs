@@ -97,7 +97,7 @@ impl NameAddr {
     }
 
     pub(crate) fn parse_as(value: &str, form: Form) -> Result<NameAddr, &'static str> {
-        NameAddrRef::scan_all(value, form).map(|r| r.to_owned())
+        NameAddrRef::scan_all(value, form).map(|r| r.into_owned())
     }
 }
 
@@ -227,7 +227,7 @@ impl<'a> NameAddrRef<'a> {
         Ok(())
     }
 
-    pub(crate) fn to_owned(&self) -> NameAddr {
+    pub(crate) fn into_owned(self) -> NameAddr {
         let display_name = self.display.map(|d| {
             if d.starts_with('"') {
                 text::unquote(d).into_owned()
@@ -235,7 +235,7 @@ impl<'a> NameAddrRef<'a> {
                 super::product::unfold(d)
             }
         });
-        NameAddr { display_name, uri: self.uri.to_owned(), params: Params::from_raw(self.params) }
+        NameAddr { display_name, uri: self.uri.into_owned(), params: Params::from_raw(self.params) }
     }
 }
 

@@ -124,7 +124,7 @@ impl Via {
     }
 
     pub(crate) fn parse_inner(value: &str) -> Result<Via, &'static str> {
-        ViaRef::scan(value).map(|r| r.to_owned())
+        ViaRef::scan(value).map(|r| r.into_owned())
     }
 }
 
@@ -222,7 +222,7 @@ impl<'a> ViaRef<'a> {
         })
     }
 
-    pub(crate) fn to_owned(self) -> Via {
+    pub(crate) fn into_owned(self) -> Via {
         Via {
             protocol_name: self.protocol_name.to_owned(),
             protocol_version: self.protocol_version.to_owned(),

@@ -147,12 +147,10 @@ fn parse_request_uri(line: &str, limits: &Limits) -> Result<Uri, ParseError> {
         return Err(ParseError::InvalidRequestUri("Request-URI must not be enclosed in <>"));
     }
     let parsed = Uri::parse_inner(uri).map_err(ParseError::InvalidRequestUri)?;
-    if let Uri::Sip(s) = &parsed {
-        if !s.headers.is_empty() {
-            return Err(ParseError::InvalidRequestUri(
-                "header component not allowed in a Request-URI",
-            ));
-        }
+    if let Uri::Sip(s) = &parsed
+        && !s.headers.is_empty()
+    {
+        return Err(ParseError::InvalidRequestUri("header component not allowed in a Request-URI"));
     }
     Ok(parsed)
 }
@@ -309,13 +307,10 @@ fn validate(
             }
             HeaderName::CSeq => {
                 let c = CSeq::parse_inner(value).map_err(|r| ParseError::header("CSeq", r))?;
-                if let Some(m) = method {
-                    if &c.method != m {
-                        return Err(ParseError::header(
-                            "CSeq",
-                            "method does not match request method",
-                        ));
-                    }
+                if let Some(m) = method
+                    && &c.method != m
+                {
+                    return Err(ParseError::header("CSeq", "method does not match request method"));
                 }
             }
             HeaderName::MaxForwards => {

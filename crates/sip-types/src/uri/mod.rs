@@ -39,7 +39,7 @@ impl Uri {
     }
 
     pub(crate) fn parse_inner(s: &str) -> Result<Uri, &'static str> {
-        UriRef::scan(s).map(|r| r.to_owned())
+        UriRef::scan(s).map(|r| r.into_owned())
     }
 
     /// The scheme in lower case for `sip`, `sips` and `tel`, as written otherwise.
@@ -127,9 +127,9 @@ impl<'a> UriRef<'a> {
         }
     }
 
-    pub(crate) fn to_owned(self) -> Uri {
+    pub(crate) fn into_owned(self) -> Uri {
         match self {
-            UriRef::Sip(s) => Uri::Sip(s.to_owned()),
+            UriRef::Sip(s) => Uri::Sip(s.into_owned()),
             UriRef::Tel(t) => Uri::Tel(TelUri::parse_after_scheme(t).expect("validated by scan")),
             UriRef::Absolute(a) => Uri::Absolute(a.to_owned()),
         }

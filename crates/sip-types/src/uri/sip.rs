@@ -152,10 +152,10 @@ impl SipUri {
             if self.params.iter().take(i).any(|p| p.name.eq_ignore_ascii_case(&a.name)) {
                 continue;
             }
-            if let Some(b) = other.params.find(&a.name) {
-                if !opt_eq(&a.value, &b.value, true) {
-                    return false;
-                }
+            if let Some(b) = other.params.find(&a.name)
+                && !opt_eq(&a.value, &b.value, true)
+            {
+                return false;
             }
         }
         // Headers must all match, compared as multisets (order is not significant).
@@ -177,7 +177,7 @@ impl SipUri {
 }
 
 /// A validated, borrowed view of a SIP URI (no allocation); the message parser checks
-/// URIs with it and [`SipUriRef::to_owned`] builds a [`SipUri`].
+/// URIs with it and [`SipUriRef::into_owned`] builds a [`SipUri`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SipUriRef<'a> {
     pub(crate) secure: bool,
@@ -328,7 +328,7 @@ impl<'a> SipUriRef<'a> {
     }
 
     /// Builds the owned URI.
-    pub(crate) fn to_owned(&self) -> SipUri {
+    pub(crate) fn into_owned(self) -> SipUri {
         let host = match self.host_kind {
             HostKind::Domain => Host::Domain(self.host.to_owned()),
             HostKind::Ipv4(a) => Host::Ipv4(a),

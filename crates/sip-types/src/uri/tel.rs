@@ -67,10 +67,10 @@ impl TelUri {
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
                 return Err("invalid tel URI parameter name");
             }
-            if let Some(v) = value {
-                if v.is_empty() || !v.bytes().all(text::is_param_char) || !text::escapes_valid(v) {
-                    return Err("invalid tel URI parameter value");
-                }
+            if let Some(v) = value
+                && (v.is_empty() || !v.bytes().all(text::is_param_char) || !text::escapes_valid(v))
+            {
+                return Err("invalid tel URI parameter value");
             }
             params.push(Param { name: name.to_owned(), value: value.map(str::to_owned) });
             tail = &t[end..];
