@@ -6,7 +6,7 @@
 //! B2BUA and the fraud engine read tenant policy and write call records; every change made on
 //! someone's behalf lands in the hash-chained audit log in the same transaction.
 //!
-//! - [`types`](crate::types) — what is stored ([`Tenant`], [`User`], [`Extension`], ...).
+//! - [`types`] — what is stored ([`Tenant`], [`User`], [`Extension`], ...).
 //! - [`repo`] — narrow async traits ([`TenantRepo`], [`ExtensionRepo`], ...) and [`Store`],
 //!   which bundles them. Every query that touches tenant data takes the tenant id.
 //! - [`crypto`] — master key, per-tenant data keys, AES-256-GCM field encryption.
