@@ -1,0 +1,9 @@
+//! The Ringfence SIP server: the tokio side of the system.
+//!
+//! Data flow: sockets ([`transport`]) turn bytes into parsed [`ringfence_sip_types::Message`]s
+//! and hand them to the core as [`transport::Inbound`] values; the core (transactions,
+//! registrar, B2BUA) answers with [`transport::Outbound`] values that the transports write
+//! back over the right socket or connection. Protocol logic lives in the sans-IO crates;
+//! this crate owns the I/O, the tasks and their graceful shutdown.
+
+pub mod transport;
