@@ -314,6 +314,18 @@ impl Client {
         body: Option<Vec<u8>>,
         with_csrf: bool,
     ) -> Resp {
+        let ct = body.as_ref().map(|_| "application/json");
+        self.send_typed(method, path, body, ct, with_csrf).await
+    }
+
+    pub async fn send_typed(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+        content_type: Option<&str>,
+        with_csrf: bool,
+    ) -> Resp {
         let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
         let tls = self.tls.connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
         let (mut sender, conn) =
@@ -323,8 +335,8 @@ impl Client {
             .method(method)
             .uri(path)
             .header("host", format!("localhost:{}", self.addr.port()));
-        if body.is_some() {
-            req = req.header("content-type", "application/json");
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
         }
         if let Some(c) = &self.cookie {
             req = req.header("cookie", c.as_str());
