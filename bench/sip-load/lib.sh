@@ -13,7 +13,8 @@
 #   BENCH_DOMAIN=bench.example tenant domain = digest realm
 #   BENCH_USERS=1000 BENCH_FIRST=1000   extensions FIRST..FIRST+USERS-1
 #   BENCH_CALLEES=100          the last CALLEES extensions are callees, the rest callers
-#   BENCH_PIN=yes              yes: server on CPU 0, every SIPp on CPU 1 (taskset)
+#   BENCH_PIN=no               yes: server on CPU 0, every SIPp on CPU 1 (taskset); see
+#                              README for why the default is no on a shared machine
 #   BENCH_NICE=                nice value for server and SIPp (e.g. -5 on a shared,
 #                              busy machine); empty: unchanged
 #   BENCH_WORK=(mktemp -d)     work directory (logs, SIPp statistics, data); removed at
@@ -21,6 +22,8 @@
 #   KAMAILIO_CHILDREN=4 KAMAILIO_SHM_MB=512 KAMAILIO_PKG_MB=16
 #   KAMAILIO_DB_MODE=2         usrloc db_mode: 0 memory, 1 write-through, 2 write-back
 #   KAMAILIO_UL_TIMER=10       usrloc timer (write-back flush) interval, seconds
+#   BENCH_SOCKBUF=4194304      UDP socket buffer bytes: SIPp -buff_size and Kamailio -b
+#                              (its receive-buffer probing limit); net.core.rmem_max caps it
 #   RINGFENCE_BIN              path of the ringfence binary (target ringfence)
 #   RINGFENCE_BENCH_CONFIG     config file for `ringfence serve` [ringfence/bench.toml];
 #                              "none" for no file
@@ -40,13 +43,14 @@ SCEN=$BENCH_DIR/scenarios
 : "${BENCH_USERS:=1000}"
 : "${BENCH_FIRST:=1000}"
 : "${BENCH_CALLEES:=100}"
-: "${BENCH_PIN:=yes}"
+: "${BENCH_PIN:=no}"
 : "${BENCH_NICE:=}"
 : "${KAMAILIO_CHILDREN:=4}"
 : "${KAMAILIO_SHM_MB:=512}"
 : "${KAMAILIO_PKG_MB:=16}"
 : "${KAMAILIO_DB_MODE:=2}"
 : "${KAMAILIO_UL_TIMER:=10}"
+: "${BENCH_SOCKBUF:=4194304}"
 : "${RINGFENCE_BENCH_CONFIG:=$BENCH_DIR/ringfence/bench.toml}"
 : "${BENCH_CACHE:=${HOME:-/tmp}/.cache/ringfence-sip-load}"
 
@@ -124,12 +128,23 @@ mem_kb() {
     echo "$rss $pss $n"
 }
 
-# Waits until something listens on UDP $1 (the server is ready) or the pid dies.
+# Refuses to start when something already listens on UDP $1: a server left from another
+# run would share the port (Kamailio binds with SO_REUSEADDR) and take part of the load.
+check_port_free() {
+    if ss -Hlun "sport = :$1" 2>/dev/null | grep -q .; then
+        die "UDP port $1 is already in use ($(ss -Hlunp "sport = :$1" | grep -o 'pid=[0-9]*' | sort -u | tr '\n' ' ')); set BENCH_SIP_PORT or stop it"
+    fi
+}
+
+# Waits until the process tree of pid $2 listens on UDP $1 (the server is ready).
 wait_udp_port() {
-    local port=$1 pid=$2 i
+    local port=$1 pid=$2 i p owners
     for i in $(seq 1 300); do
         kill -0 "$pid" 2>/dev/null || return 1
-        if ss -Hlun "sport = :$port" 2>/dev/null | grep -q .; then return 0; fi
+        owners=$(ss -Hlunp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2)
+        for p in $(proc_tree "$pid"); do
+            grep -qx "$p" <<<"$owners" && return 0
+        done
         sleep 0.1
     done
     return 1
@@ -162,6 +177,14 @@ cleanup() {
         for p in $tree; do kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null; done
     fi
     SERVER_PID=
+    # anything still running from this run's work directory (unique mktemp path)
+    if [[ -n ${BENCH_WORK:-} ]]; then
+        for p in /proc/[0-9]*; do
+            grep -qsF "$BENCH_WORK" "$p/cmdline" 2>/dev/null || continue
+            log "stopping leftover pid ${p#/proc/}"
+            kill -KILL "${p#/proc/}" 2>/dev/null || true
+        done
+    fi
     if [[ ${BENCH_WORK_MADE:-} == 1 && ${BENCH_KEEP:-0} != 1 ]]; then
         rm -rf "$BENCH_WORK"
     elif [[ -n ${BENCH_WORK:-} ]]; then
@@ -182,7 +205,7 @@ start_kamailio() {
     "$BENCH_DIR/kamailio/seed_db.sh" "$dir/kamailio.sqlite" "$USERS_CSV" \
         "$BENCH_USERS" "$BENCH_FIRST" "$BENCH_DOMAIN" >&2
     local args=(-f "$BENCH_DIR/kamailio/kamailio.cfg" -DD -E
-        -m "$KAMAILIO_SHM_MB" -M "$KAMAILIO_PKG_MB" -n "$KAMAILIO_CHILDREN"
+        -m "$KAMAILIO_SHM_MB" -M "$KAMAILIO_PKG_MB" -n "$KAMAILIO_CHILDREN" -b "$BENCH_SOCKBUF"
         -l "udp:$BENCH_HOST:$BENCH_SIP_PORT" -Y "$dir/run"
         -A "DBURL=\"sqlite://$dir/kamailio.sqlite\""
         -A "DB_JOURNAL=\"$dir/kamailio.sqlite=WAL;\""
@@ -191,6 +214,7 @@ start_kamailio() {
         -A "BENCH_DOMAIN=\"$BENCH_DOMAIN\"")
     [[ $KAMAILIO_DB_MODE != 0 ]] && args+=(-A WITH_ULDB)
     KAMAILIO_CTL=unix:$dir/run/ctl.sock
+    check_port_free "$BENCH_SIP_PORT"
     SERVER_CMD="kamailio ${args[*]}"
     # shellcheck disable=SC2046
     $(pin_server) kamailio "${args[@]}" >"$dir/kamailio.log" 2>&1 &
@@ -236,6 +260,7 @@ ringfence_provision() {
         --encryption optional --json 2>&1); then
         # a CLI that needs an initialised data directory: start serve once
         log "tenant create failed ($out); initialising the data directory with serve"
+        check_port_free "$BENCH_SIP_PORT"
         "$RINGFENCE_BIN" serve >"$data.init.log" 2>&1 &
         local pid=$!
         wait_udp_port "$BENCH_SIP_PORT" "$pid" || { tail -20 "$data.init.log" >&2; die "ringfence serve did not start"; }
@@ -291,6 +316,7 @@ start_ringfence() {
     USERS_CSV=$dir/users.csv
     cp "$cache/users.csv" "$USERS_CSV"
     ringfence_env "$dir/data"
+    check_port_free "$BENCH_SIP_PORT"
     SERVER_CMD="RINGFENCE_DATA_DIR=$dir/data RINGFENCE_SIP_UDP=$RINGFENCE_SIP_UDP RINGFENCE_CONFIG=${RINGFENCE_CONFIG:-} $RINGFENCE_BIN serve"
     # shellcheck disable=SC2046
     $(pin_server) "$RINGFENCE_BIN" serve >"$dir/ringfence.log" 2>&1 &
@@ -312,7 +338,11 @@ start_target() {
 
 # ---------------------------------------------------------------- SIPp
 
+# -buff_size: 4 MiB socket buffers (SIPp's default is 64 KiB), so SIPp itself does not
+# drop answers while it waits for the CPU; the watchdog would otherwise end a run in
+# which SIPp is starved of CPU by the server sharing the machine.
 SIPP_COMMON=(-i "$BENCH_HOST" -nostdin -auth_uri "$BENCH_DOMAIN" -key domain "$BENCH_DOMAIN"
+    -buff_size "$BENCH_SOCKBUF"
     -watchdog_major_maxtriggers 100000 -watchdog_minor_maxtriggers 100000)
 
 # Writes callees.csv and calls.csv (caller;[authentication ...];callee) from USERS_CSV.
@@ -337,6 +367,7 @@ start_callees() {
     split_users "$dir" || die "cannot split users"
     # shellcheck disable=SC2046
     $(pin_sipp) sipp -sf "$SCEN/uas_callee.xml" -i "$BENCH_HOST" -p "$BENCH_UAS_PORT" -nostdin \
+        -buff_size "$BENCH_SOCKBUF" \
         -t u1 -timeout 3600s -watchdog_major_maxtriggers 100000 -watchdog_minor_maxtriggers 100000 \
         -trace_err -error_file "$dir/uas_errors.log" \
         ${BENCH_TRACE:+-trace_msg -message_file "$dir/uas_messages.log"} >"$dir/uas.out" 2>&1 &

@@ -7,12 +7,14 @@
 #               call       INVITE -> 407 -> ACK -> INVITE with digest -> 100/180/200 -> ACK
 #                          -> pause -> BYE -> 200, per second
 #   options:
-#     --rates "500 1000 2000 4000 8000"   offered rates (calls/s), in order
+#     --rates "500 1000 ..."  offered rates (calls/s), in order [register: 500 1000
+#                         1500 2000 3000 4000 6000 8000; call: 100 200 300 500 750
+#                         1000 1500 2000 3000]
 #     --duration S        seconds per step [10]
 #     --pause-ms MS       call hold time between ACK and BYE [1000]
 #     --transport un|u1   SIPp UDP mode [un]: a socket per call (see README)
 #     --max-socket N      SIPp sockets at most with un [1024]
-#     --pin yes|no        server on CPU 0, SIPp on CPU 1 [BENCH_PIN, default yes]
+#     --pin yes|no        server on CPU 0, SIPp on CPU 1 [BENCH_PIN, default no]
 #     --keep-going        run every rate even after one that fails
 #     --summary FILE      append a tab-separated line per step (for compare.sh): target
 #                         scenario rate achieved fail% cpu_ms/1k sipp_cpu_s rt_ms
@@ -28,10 +30,10 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [[ $# -ge 2 ]] || usage
 TARGET=$1 SCENARIO=$2; shift 2
-RATES="500 1000 2000 4000 8000"
+RATES=
 DURATION=10 PAUSE_MS=1000 TRANSPORT=un MAX_SOCKET=1024 KEEP_GOING=0 SUMMARY=
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -48,6 +50,10 @@ while [[ $# -gt 0 ]]; do
         *) die "unknown option $1" ;;
     esac
 done
+case $SCENARIO in
+    register) : "${RATES:=500 1000 1500 2000 3000 4000 6000 8000}" ;;
+    call) : "${RATES:=100 200 300 500 750 1000 1500 2000 3000}" ;;
+esac
 case $SCENARIO in register|call) ;; *) die "unknown scenario '$SCENARIO' (register or call)" ;; esac
 case $TRANSPORT in un|u1) ;; *) die "--transport must be un or u1" ;; esac
 require_loopback

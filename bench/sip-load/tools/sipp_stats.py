@@ -9,7 +9,10 @@ Prints shell assignments (eval-able):
   fail_pct                      (failed + incomplete + not created) / planned, in %
   create_s                      seconds SIPp took to create the planned calls
                                 (interpolated between statistics rows)
-  achieved                      successful calls per second over create_s
+  achieved                      successful calls per second over the time the calls
+                                were served: from the start until the last call ended,
+                                less the mean call length (a server that falls behind
+                                lowers it even when every call succeeds in the end)
   rt_ms                         mean response time 1 (ms, SIPp's 1 ms resolution)
   retrans                       SIPp retransmissions (a sign of a late server)
 """
@@ -44,17 +47,25 @@ def main() -> None:
     ok = int(last["SuccessfulCall(C)"])
     failed = int(last["FailedCall(C)"])
     incomplete = max(created - ok - failed, 0)
-    # time at which the last call was created, interpolated between rows
-    create_s = epoch(last["CurrentTime"]) - start
-    prev_t, prev_c = 0.0, 0
-    for r in rows:
-        t, c = epoch(r["CurrentTime"]) - start, int(r["TotalCallCreated"])
-        if c >= created and c > prev_c:
-            create_s = prev_t + (created - prev_c) / (c - prev_c) * (t - prev_t)
-            break
-        prev_t, prev_c = t, c
-    # SIPp creates the first call at t=0 and call n at (n-1)/rate
-    span = max(create_s, (created - 1) / offered if offered > 0 else 0.0, 1e-3)
+    def when(column_sum):
+        """Seconds from the start until column_sum(row) reached its final value,
+        interpolated between statistics rows."""
+        final = column_sum(last)
+        prev_t, prev_v = 0.0, 0
+        for r in rows:
+            t, v = epoch(r["CurrentTime"]) - start, column_sum(r)
+            if v >= final and v > prev_v:
+                return prev_t + (final - prev_v) / (v - prev_v) * (t - prev_t)
+            prev_t, prev_v = t, v
+        return epoch(last["CurrentTime"]) - start
+
+    create_s = when(lambda r: int(r["TotalCallCreated"]))
+    # the last call ended (successfully or not) at end_s; a call lasts call_len_s, so
+    # the calls were served over end_s - call_len_s: a server that falls behind stretches
+    # this span (its backlog drains after SIPp stopped creating calls)
+    end_s = when(lambda r: int(r["SuccessfulCall(C)"]) + int(r["FailedCall(C)"]))
+    call_len_s = hms_ms(last.get("CallLength(C)", "0:0:0")) / 1000
+    span = max(end_s - call_len_s, create_s, (created - 1) / offered if offered > 0 else 0.0, 1e-3)
     fail_pct = 100.0 * (planned - ok) / planned if planned else 0.0
     print(f"created={created} ok={ok} failed={failed} incomplete={incomplete}")
     print(f"fail_pct={fail_pct:.2f} create_s={create_s:.2f} achieved={ok / span:.0f}")
