@@ -61,6 +61,10 @@ table=$(
 echo
 echo "$table"
 
+steps=$(for f in "$logdir"/*.log; do
+    echo "$(basename "$f" .log):"
+    grep -E '^(offered|[0-9]+ )' "$f" || true
+done)
 kdesc=$(desc kamailio); [[ -n $kdesc ]] || kdesc="not run"
 rdesc=$(desc ringfence); [[ -n $rdesc ]] || rdesc="not run (RINGFENCE_BIN unset)"
 block=$(cat <<EOF
@@ -72,7 +76,7 @@ block=$(cat <<EOF
 - SIPp: $(sipp -v 2>/dev/null | grep -o 'v[0-9][0-9.]*' | head -1); pin/transport: $(desc kamailio 11)$(desc ringfence 11); BENCH_NICE=${BENCH_NICE:-none}
 - Kamailio: $kdesc
 - Ringfence: $rdesc
-- Command: \`bench/sip-load/compare.sh $(printf '%q ' "$@")\`
+- Command: \`bench/sip-load/compare.sh${*:+ $(printf '%q ' "$@")}\`
 
 Rate = highest offered rate (calls/s; a "call" is one registration or one call) with
 < 1% failures and >= 95% of it achieved; CPU ms/1k = server CPU time (all processes,
@@ -81,6 +85,13 @@ rises (fewer idle wake-ups per message), so the cost is also compared at the hig
 rate both sustained ("common rate").
 
 $table
+
+Steps (run.sh output; rt_ms = mean time from the first request to the final answer,
+challenge included; srv_cpu_s / sipp_cpu_s = CPU seconds of the server / of the load SIPp):
+
+\`\`\`
+$steps
+\`\`\`
 <!-- compare:end -->
 EOF
 )
