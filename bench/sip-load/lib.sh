@@ -156,16 +156,18 @@ stop_pid() {
     kill -TERM "$pid" 2>/dev/null
     # Kamailio in write-back mode flushes its contacts to the database on the way out
     for i in $(seq 1 300); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
         sleep 0.1
     done
     log "pid $pid still running 30 s after SIGTERM: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
     return 0
 }
 
 cleanup() {
+    # runs from the EXIT trap: every step must run whatever the one before returned
+    set +e
     local p
     stop_pid "$UAS_PID"
     for p in "${BG_PIDS[@]}"; do stop_pid "$p"; done
