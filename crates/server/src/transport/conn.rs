@@ -14,8 +14,9 @@ use super::stats::Stats;
 use super::table::{WriteQueue, WriteRx};
 use super::{Inbound, Shared};
 
-/// Bytes read from the socket at a time.
-const READ_CHUNK: usize = 16 * 1024;
+/// Bytes read from the socket at a time. Small, because every open connection keeps
+/// one such buffer; larger messages take several reads.
+const READ_CHUNK: usize = 4 * 1024;
 
 /// The pong answering a CRLF CRLF ping (RFC 5626 §3.5.1).
 const PONG: &[u8] = b"\r\n";

@@ -18,7 +18,7 @@ use super::error::TransportError;
 use super::ingress::Origin;
 use super::kind::{FlowId, TransportKind};
 use super::stats::Stats;
-use super::table::{Lookup, PushError, WriteQueue};
+use super::table::{ConnTable, Lookup, PushError, WriteQueue};
 use super::{Inbound, Outbound, Shared};
 
 /// Pending connections the kernel may queue for `accept`.
@@ -70,10 +70,21 @@ impl Slot {
 
     /// Makes the connection reachable for sending and returns its parts.
     fn register(&mut self, kind: TransportKind, remote: SocketAddr) -> (FlowId, ConnParts) {
+        let shared = self.shared.clone();
+        self.register_in(&mut shared.table(), kind, remote)
+    }
+
+    /// [`Slot::register`] with the table already locked.
+    fn register_in(
+        &mut self,
+        table: &mut ConnTable,
+        kind: TransportKind,
+        remote: SocketAddr,
+    ) -> (FlowId, ConnParts) {
         let flow = self.shared.new_flow();
         let kill = CancellationToken::new();
         let (queue, rx) = WriteQueue::new(self.shared.config.write_queue_bytes, kill.clone());
-        self.shared.table().insert(flow, kind, remote, queue.clone());
+        table.insert(flow, kind, remote, queue.clone());
         self.flow = Some(flow);
         (flow, ConnParts { queue, rx, kill })
     }
@@ -245,10 +256,11 @@ pub(crate) fn send(shared: &Arc<Shared>, out: Outbound) -> Result<FlowId, Transp
             if !table.admit(out.dest.ip(), false, c.max_connections, c.max_connections_per_ip) {
                 return Err(TransportError::ConnectionLimit);
             }
-            drop(table);
+            // Registered before connecting and under the same lock as the lookup, so
+            // that further sends to this destination queue behind this one.
             let mut slot = Slot::reserved(shared, out.dest.ip(), false);
-            // Registered before connecting, so that further sends queue behind this one.
-            let (flow, parts) = slot.register(out.kind, out.dest);
+            let (flow, parts) = slot.register_in(&mut table, out.kind, out.dest);
+            drop(table);
             push(shared, flow, &parts.queue, out.clone())?;
             let task =
                 connect(shared.clone(), out.kind, out.dest, connector, slot, flow, parts, tx);

@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use ringfence_server::transport::{
@@ -94,15 +93,15 @@ async fn test_tu(
     seen: mpsc::UnboundedSender<Inbound>,
 ) {
     while let Some(inbound) = rx.recv().await {
-        if let Message::Request(req) = &inbound.message {
-            if req.method.as_str() != "ACK" {
-                let mut resp = Response::from_request(req, 200);
-                resp.headers.push("X-Source", &inbound.source.to_string());
-                resp.headers.push("X-Flow", &inbound.flow.get().to_string());
-                resp.headers.push("X-Kind", inbound.kind.via_token());
-                let out = Outbound::response_to(&inbound, resp.to_bytes());
-                transports.send(out).expect("the test TU's response is sent");
-            }
+        if let Message::Request(req) = &inbound.message
+            && req.method.as_str() != "ACK"
+        {
+            let mut resp = Response::from_request(req, 200);
+            resp.headers.push("X-Source", &inbound.source.to_string());
+            resp.headers.push("X-Flow", &inbound.flow.get().to_string());
+            resp.headers.push("X-Kind", inbound.kind.via_token());
+            let out = Outbound::response_to(&inbound, resp.to_bytes());
+            transports.send(out).expect("the test TU's response is sent");
         }
         let _ = seen.send(inbound);
     }
@@ -261,8 +260,4 @@ pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 
 pub fn header<'a>(r: &'a Response, name: &str) -> &'a str {
     r.header_str(name).unwrap_or_else(|| panic!("response has {name}"))
-}
-
-pub fn arc<T>(t: T) -> Arc<T> {
-    Arc::new(t)
 }
