@@ -4,6 +4,8 @@
 pub mod dialog;
 pub mod digest;
 mod error;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod transaction;
 
 pub use error::Error;

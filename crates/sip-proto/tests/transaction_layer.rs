@@ -98,8 +98,7 @@ fn rfc3261_8_2_2_2_merged_request_gets_482() {
     assert!(events(&mut l).is_empty());
     assert_eq!(l.stats().merged_rejected, 1);
     // In-dialog requests (To tag) are never merged.
-    let mut cfg = Config::default();
-    cfg.reject_merged_requests = false;
+    let cfg = Config { reject_merged_requests: false, ..Config::default() };
     let mut proxy = TransactionLayer::new(cfg);
     proxy.handle_incoming(at_ms(0), invite("z9hG4bKm1", Transport::Udp).into(), uac()).unwrap();
     proxy.handle_incoming(at_ms(0), invite("z9hG4bKm2", Transport::Udp).into(), uac()).unwrap();
@@ -108,8 +107,7 @@ fn rfc3261_8_2_2_2_merged_request_gets_482() {
 
 #[test]
 fn server_transaction_cap_answers_503_or_drops() {
-    let mut cfg = Config::default();
-    cfg.max_server_transactions = 2;
+    let mut cfg = Config { max_server_transactions: 2, ..Config::default() };
     let mut l = TransactionLayer::new(cfg);
     for i in 0..3 {
         let r = request("OPTIONS", &format!("z9hG4bKcap{i}"), Transport::Udp, None, 10 + i);
@@ -181,7 +179,7 @@ fn rfc3261_17_2_3_rfc2543_fallback_matching() {
     assert!(events(&mut l).is_empty(), "retransmission matched without a magic cookie");
     l.respond(at_ms(600), tx, response(&request, 486, Some("u1"))).unwrap();
     let mut ack = request_with_method(&inv, "ACK");
-    ack.headers.set("Via", &inv.header_str("Via").unwrap().to_owned());
+    ack.headers.set("Via", inv.header_str("Via").unwrap());
     l.handle_incoming(at_ms(700), ack.clone().into(), uac()).unwrap();
     assert!(events(&mut l).is_empty());
     assert_eq!(l.state(tx), Some(ringfence_sip_proto::transaction::TxState::Confirmed));
