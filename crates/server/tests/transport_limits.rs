@@ -72,6 +72,21 @@ async fn global_connection_cap() {
 }
 
 #[tokio::test]
+async fn guard_refuses_connections_before_accepting() {
+    let guard = |src: SocketAddr, kind: TransportKind| {
+        !(kind == TransportKind::Tcp && src.ip() == std::net::Ipv4Addr::new(127, 0, 0, 2))
+    };
+    let h = start_with(tcp_only(), Tu::Answer, move |b| b.guard(guard)).await;
+    let server = h.addr(TransportKind::Tcp, false);
+    let mut denied = connect_from("127.0.0.2", server).await;
+    expect_closed(&mut denied).await;
+    let _allowed = served("127.0.0.1", server, "allowed").await;
+    let s = h.transports.stats();
+    assert_eq!((s.guard_dropped, s.connections_accepted), (1, 1));
+    h.stop().await;
+}
+
+#[tokio::test]
 async fn idle_connection_is_closed() {
     let config = TransportConfig { idle_timeout: Duration::from_secs(1), ..tcp_only() };
     let h = start(config).await;
