@@ -6,4 +6,9 @@
 //! back over the right socket or connection. Protocol logic lives in the sans-IO crates;
 //! this crate owns the I/O, the tasks and their graceful shutdown.
 
+pub mod auth;
+pub mod config;
+pub mod core;
+pub mod options;
+pub mod registrar;
 pub mod transport;

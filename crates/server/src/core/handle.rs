@@ -1,0 +1,197 @@
+//! [`CoreHandle`]: how transaction users (registrar, B2BUA, ...) talk to the core task.
+//!
+//! Every method is non-blocking except [`CoreHandle::start_request`], which waits for the
+//! core to allocate the transaction id. Commands travel over an unbounded channel: their
+//! number is bounded by the transactions the layer admits (one final response per server
+//! transaction), and a TU running on the core task itself can never deadlock on it.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use ringfence_sip_proto::transaction::{IdGenerator, Peer, Transport, TxId};
+use ringfence_sip_types::{Message, Request, Response};
+use tokio::sync::{mpsc, oneshot};
+
+use super::error::CoreError;
+
+/// A command for the core task.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Respond {
+        tx: TxId,
+        response: Response,
+    },
+    Start {
+        request: Request,
+        dest: Peer,
+        reply: oneshot::Sender<Result<ClientTransaction, CoreError>>,
+    },
+    Cancel {
+        tx: TxId,
+        extra: Vec<(String, String)>,
+    },
+    Stateless {
+        message: Message,
+        dest: Peer,
+    },
+    StatelessResponse {
+        response: Response,
+        source: Peer,
+    },
+}
+
+/// What a client transaction reports to its owner (see [`CoreHandle::start_request`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// A response: every provisional, the final one, and for an INVITE any further 2xx
+    /// (retransmissions, other forks) while the transaction lives (RFC 6026).
+    Response(Response),
+    /// No final response in time (Timer B or F, RFC 3261 §8.1.3.1: treat as 408), or no
+    /// final response after a CANCEL (§9.1).
+    Timeout,
+    /// The request could not be sent (RFC 3261 §8.1.3.1: treat as 503). For a request sent
+    /// over the flow of a contact registered behind NAT this means the flow has closed
+    /// (RFC 5626 §5.3: answer the caller 430 Flow Failed).
+    TransportError,
+}
+
+/// A client transaction started with [`CoreHandle::start_request`]. Its events arrive in
+/// order; the channel closes when the transaction has ended.
+#[derive(Debug)]
+pub struct ClientTransaction {
+    /// The transaction, for [`CoreHandle::cancel`].
+    pub id: TxId,
+    events: mpsc::UnboundedReceiver<ClientEvent>,
+}
+
+impl ClientTransaction {
+    pub(crate) fn new(id: TxId, events: mpsc::UnboundedReceiver<ClientEvent>) -> Self {
+        ClientTransaction { id, events }
+    }
+
+    /// The next event, `None` once the transaction has ended.
+    pub async fn next(&mut self) -> Option<ClientEvent> {
+        self.events.recv().await
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    commands: mpsc::UnboundedSender<Command>,
+    ids: Mutex<IdGenerator>,
+    locals: Vec<(Transport, SocketAddr)>,
+}
+
+/// A cheap-to-clone handle to the core task, for transaction users.
+///
+/// Responses and requests built by a TU are complete messages; the core only adds the
+/// configured `Server` header to responses (and a To tag to responses that need one but
+/// lack it, RFC 3261 §8.2.6.2). Build Via branches, tags and Call-IDs with
+/// [`CoreHandle::new_branch`], [`CoreHandle::new_tag`] and [`CoreHandle::new_call_id`].
+#[derive(Debug, Clone)]
+pub struct CoreHandle {
+    inner: Arc<Inner>,
+}
+
+impl CoreHandle {
+    pub(crate) fn new(
+        commands: mpsc::UnboundedSender<Command>,
+        ids: IdGenerator,
+        locals: Vec<(Transport, SocketAddr)>,
+    ) -> CoreHandle {
+        CoreHandle { inner: Arc::new(Inner { commands, ids: Mutex::new(ids), locals }) }
+    }
+
+    fn send(&self, command: Command) -> Result<(), CoreError> {
+        self.inner.commands.send(command).map_err(|_| CoreError::Stopped)
+    }
+
+    /// Answers server transaction `tx` (from [`super::Routes`] dispatch). A final
+    /// response ends the TU's part; errors the layer reports (transaction gone, second
+    /// final response) are logged by the core, since the caller cannot act on them.
+    ///
+    /// # Errors
+    /// [`CoreError::Stopped`] once the core has stopped.
+    pub fn respond(&self, tx: TxId, response: Response) -> Result<(), CoreError> {
+        self.send(Command::Respond { tx, response })
+    }
+
+    /// Starts a client transaction: sends `request` (complete, with a Via whose branch
+    /// comes from [`CoreHandle::new_branch`]) to `dest`. For a contact registered behind
+    /// NAT pass the [`Peer`] the registrar recorded (its flow), so the request goes back
+    /// over the same connection (RFC 5626).
+    ///
+    /// # Errors
+    /// The layer's refusal ([`CoreError::Transaction`]), or [`CoreError::Stopped`].
+    pub async fn start_request(
+        &self,
+        request: Request,
+        dest: Peer,
+    ) -> Result<ClientTransaction, CoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Start { request, dest, reply })?;
+        answer.await.map_err(|_| CoreError::Stopped)?
+    }
+
+    /// Cancels client INVITE transaction `tx` (RFC 3261 §9.1), with `extra` headers on
+    /// the CANCEL (for example `Reason`). Harmless when too late or repeated.
+    ///
+    /// # Errors
+    /// [`CoreError::Stopped`] once the core has stopped.
+    pub fn cancel(&self, tx: TxId, extra: &[(&str, &str)]) -> Result<(), CoreError> {
+        let extra = extra.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+        self.send(Command::Cancel { tx, extra })
+    }
+
+    /// Sends a message outside any transaction: the ACK for a 2xx, a 2xx retransmitted by
+    /// the UAS core of a dialog, ...
+    ///
+    /// # Errors
+    /// [`CoreError::Stopped`] once the core has stopped.
+    pub fn send_stateless(&self, message: Message, dest: Peer) -> Result<(), CoreError> {
+        self.send(Command::Stateless { message, dest })
+    }
+
+    /// Sends a response outside any transaction to where its top Via says (RFC 3261
+    /// §18.2.2), for a request that came from `source`.
+    ///
+    /// # Errors
+    /// [`CoreError::Stopped`] once the core has stopped.
+    pub fn send_response_stateless(
+        &self,
+        response: Response,
+        source: Peer,
+    ) -> Result<(), CoreError> {
+        self.send(Command::StatelessResponse { response, source })
+    }
+
+    fn ids(&self) -> std::sync::MutexGuard<'_, IdGenerator> {
+        self.inner.ids.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A fresh Via branch (`z9hG4bK` + 128 unguessable bits).
+    pub fn new_branch(&self) -> String {
+        self.ids().branch()
+    }
+
+    /// A fresh From/To tag (64 unguessable bits).
+    pub fn new_tag(&self) -> String {
+        self.ids().tag()
+    }
+
+    /// A fresh Call-ID (128 unguessable bits, `@host` appended when given).
+    pub fn new_call_id(&self, host: Option<&str>) -> String {
+        self.ids().call_id(host)
+    }
+
+    /// Our first listening address for `transport` (for Via sent-by and Contact).
+    pub fn local_addr(&self, transport: Transport) -> Option<SocketAddr> {
+        self.inner.locals.iter().find(|(t, _)| *t == transport).map(|(_, a)| *a)
+    }
+
+    /// Every listening address with its transport.
+    pub fn local_addrs(&self) -> &[(Transport, SocketAddr)] {
+        &self.inner.locals
+    }
+}
