@@ -374,3 +374,31 @@ async fn core_handle_client_transactions_deliver_responses_to_their_owner() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_answers_new_requests_503_while_transactions_drain() {
+    let (env, _) = demo().await;
+    let server = env.start(test_config()).await;
+    // A client transaction nobody answers keeps the core draining for the grace period.
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let core = server.service().core().clone();
+    let local = core.local_addr(Transport::Udp).unwrap();
+    let text = format!(
+        "OPTIONS sip:{dest} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:ringfence@{local}>;tag=1\r\nTo: <sip:{dest}>\r\n\
+         Call-ID: {cid}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+        dest = silent.local_addr().unwrap(),
+        branch = core.new_branch(),
+        cid = core.new_call_id(None),
+    );
+    let request = ringfence_sip_types::Request::parse(text.as_bytes()).unwrap();
+    let dest =
+        ringfence_sip_proto::transaction::Peer::new(silent.local_addr().unwrap(), Transport::Udp);
+    let _pending = core.start_request(request, dest).await.unwrap();
+    let c = UdpClient::new(server.udp).await;
+    server.begin_shutdown();
+    let resp = c.call(&Req::register("100", DOMAIN, "<sip:100@127.0.0.1:5996>")).await;
+    assert_eq!(resp.status.code(), 503);
+    assert_eq!(resp.header_str("Retry-After"), Some("5"));
+    server.stop().await;
+}

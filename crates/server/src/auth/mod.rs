@@ -42,6 +42,8 @@ mod observer;
 mod policy;
 mod source;
 #[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
 mod tests;
 
 use std::net::IpAddr;

@@ -1,93 +1,15 @@
 //! The authenticator against an in-memory account source.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use ringfence_sip_proto::digest::{Secret, respond};
 use ringfence_sip_proto::transaction::Transport;
 use ringfence_sip_types::auth::DigestChallenge;
-use ringfence_store::{
-    CountryCode, EncryptionRequirement, Extension, ExtensionNumber, SipAccount, SipCredentials,
-    SipDomain, StoreError, TenantId, TenantSettings,
-};
+use ringfence_store::EncryptionRequirement;
 
+use super::testing::{Fake, PW, REALM};
 use super::*;
 use crate::config::AuthConfig;
-
-const REALM: &str = "pbx.example";
-const PW: &str = "secret";
-
-/// Tenant `pbx.example` with extension 100 (password [`PW`]); counts queries; can fail.
-struct Fake {
-    tenant: Tenant,
-    extension: Extension,
-    queries: AtomicUsize,
-    fail: Mutex<bool>,
-}
-
-impl Fake {
-    fn new(encryption: EncryptionRequirement) -> Fake {
-        let mut settings = TenantSettings::new(CountryCode::parse("DE").unwrap());
-        settings.encryption = encryption;
-        let now = ringfence_store::now();
-        let tenant = Tenant {
-            id: TenantId::random(),
-            name: "t".into(),
-            domain: SipDomain::parse(REALM).unwrap(),
-            settings,
-            created_at: now,
-            updated_at: now,
-        };
-        let extension = Extension {
-            id: ExtensionId::random(),
-            tenant_id: tenant.id,
-            number: ExtensionNumber::parse("100").unwrap(),
-            display_name: String::new(),
-            owner_user_id: None,
-            enabled: true,
-            has_sip_credentials: true,
-            secret_set_at: None,
-            pin_hash: None,
-            pin_set_at: None,
-            created_at: now,
-        };
-        Fake { tenant, extension, queries: AtomicUsize::new(0), fail: Mutex::new(false) }
-    }
-
-    fn check(&self) -> Result<(), StoreError> {
-        self.queries.fetch_add(1, Ordering::SeqCst);
-        if *self.fail.lock().unwrap() {
-            return Err(StoreError::NotFound { what: "database" });
-        }
-        Ok(())
-    }
-}
-
-impl AccountSource for Fake {
-    fn tenant<'a>(&'a self, domain: &'a str) -> BoxFuture<'a, Result<Option<Tenant>, StoreError>> {
-        let r = self.check().map(|()| (domain == REALM).then(|| self.tenant.clone()));
-        Box::pin(async move { r })
-    }
-
-    fn account<'a>(
-        &'a self,
-        domain: &'a str,
-        number: &'a str,
-    ) -> BoxFuture<'a, Result<Option<SipAccount>, StoreError>> {
-        let r = self.check().map(|()| {
-            (domain == REALM && number == "100").then(|| {
-                let d = SipDomain::parse(REALM).unwrap();
-                let md5: [u8; 16] = Ha1::md5("100", REALM, PW).as_bytes().try_into().unwrap();
-                let sha: [u8; 32] = Ha1::sha256("100", REALM, PW).as_bytes().try_into().unwrap();
-                SipAccount {
-                    extension: self.extension.clone(),
-                    credentials: Some(SipCredentials::new(&d, md5, sha)),
-                }
-            })
-        });
-        Box::pin(async move { r })
-    }
-}
 
 fn authenticator(fake: Arc<Fake>) -> Authenticator {
     Authenticator::new(&AuthConfig::default(), &[9; 32], fake, Arc::new(NoObserver))

@@ -28,7 +28,7 @@ mod call;
 mod checks;
 pub mod convert;
 mod error;
-mod handle;
+pub(crate) mod handle;
 mod service;
 
 use std::collections::{HashMap, HashSet};

@@ -31,6 +31,9 @@ mod location;
 mod update;
 pub mod writer;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -291,16 +294,5 @@ async fn sweep(
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "purging lapsed bindings failed"),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn date_header_is_rfc1123_gmt() {
-        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_129_351_496);
-        assert_eq!(sip_date(t).to_string(), "Sat, 15 Oct 2005 04:44:56 GMT");
     }
 }

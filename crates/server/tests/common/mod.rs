@@ -172,6 +172,11 @@ impl TestServer {
         self.service.as_ref().expect("running")
     }
 
+    /// Starts the shutdown without waiting for it.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
     /// Shuts down and waits until everything has stopped (bindings stored, sockets
     /// closed).
     pub async fn stop(mut self) {
