@@ -12,6 +12,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::http::Request;
+use axum::response::IntoResponse as _;
+use http_body_util::{BodyExt as _, Limited};
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -23,10 +27,14 @@ use crate::state::AdminState;
 
 /// Most simultaneous connections.
 pub const MAX_CONNECTIONS: usize = 1024;
+/// Largest request body read into memory before routing (the router's own limit, 64 KiB by
+/// default, is lower; this one bounds what a request can make the server buffer).
+pub const MAX_BUFFERED_BODY: usize = 1024 * 1024;
 /// Time allowed for the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time allowed for a request's headers to arrive.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(15);
+/// Time allowed for a request's headers to arrive (also the idle time of a kept-alive
+/// connection: clients reuse idle connections, so it must not be short).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 /// Time open connections get to finish after shutdown was asked for.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -92,9 +100,22 @@ pub async fn serve_router(
                     return;
                 }
             };
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                router.clone().oneshot(req.map(axum::body::Body::new))
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                let router = router.clone();
+                async move {
+                    let (mut parts, body) = req.into_parts();
+                    parts.extensions.insert(ConnectInfo::<SocketAddr>(peer));
+                    // Read the whole body first, so a response sent before a handler reads
+                    // it (401, 404, 400 for a bad path) does not leave unread bytes that
+                    // force the connection closed under a client still sending.
+                    let body = match Limited::new(body, MAX_BUFFERED_BODY).collect().await {
+                        Ok(b) => axum::body::Body::from(b.to_bytes()),
+                        Err(_) => {
+                            return Ok(crate::Error::PayloadTooLarge.into_response());
+                        }
+                    };
+                    router.oneshot(Request::from_parts(parts, body)).await
+                }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).max_buf_size(64 * 1024);

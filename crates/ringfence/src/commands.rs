@@ -28,6 +28,31 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<AnyStore> {
     }
 }
 
+/// `admin bootstrap --json`: `{"id": ..., "email": ..., "password": ...}`.
+#[derive(serde::Serialize)]
+struct BootstrapOut<'a> {
+    id: String,
+    email: String,
+    password: &'a str,
+}
+
+/// `tenant create --json`: `{"id": ..., "name": ..., "domain": ...}`.
+#[derive(serde::Serialize)]
+struct TenantOut<'a> {
+    id: String,
+    name: &'a str,
+    domain: &'a str,
+}
+
+/// `extension create --json`: `{"tenant": ..., "number": ..., "username": ..., "password": ...}`.
+#[derive(serde::Serialize)]
+struct ExtensionOut<'a> {
+    tenant: &'a str,
+    number: &'a str,
+    username: &'a str,
+    password: &'a str,
+}
+
 fn actor() -> Actor {
     Actor::system("cli")
 }
@@ -71,7 +96,7 @@ pub async fn admin(settings: &Settings, cmd: AdminCommand) -> anyhow::Result<()>
             let (user, password) = r.map_err(explain)?;
             print(
                 json,
-                json!({"id": user.id, "email": user.email, "password": password.as_str()}),
+                json!(BootstrapOut { id: user.id.to_string(), email: user.email.to_string(), password: password.as_str() }),
                 format!(
                     "Super admin created.\n  email:    {}\n  password: {}\n\
                      This one-time password is shown only now. At first login you must change it \
@@ -114,7 +139,7 @@ pub async fn tenant(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<(
             })?;
             print(
                 json,
-                json!({"id": t.id, "name": t.name, "domain": t.domain}),
+                json!(TenantOut { id: t.id.to_string(), name: &t.name, domain: t.domain.as_str() }),
                 format!(
                     "Tenant created.\n  id:         {}\n  name:       {}\n  domain:     {}\n  \
                      encryption: {}",
@@ -157,8 +182,12 @@ pub async fn extension(settings: &Settings, cmd: ExtensionCommand) -> anyhow::Re
             let (t, ext, pw) = r?;
             print(
                 json,
-                json!({"tenant": t.domain, "number": ext.number, "username": ext.number,
-                       "password": pw.as_str()}),
+                json!(ExtensionOut {
+                    tenant: t.domain.as_str(),
+                    number: ext.number.as_str(),
+                    username: ext.number.as_str(),
+                    password: pw.as_str(),
+                }),
                 format!(
                     "Extension created.\n  tenant:   {}\n  number:   {}\n  username: {}\n  \
                      password: {}\nThe password is shown only now.",
