@@ -1,10 +1,23 @@
 //! Parser throughput: parse, and parse + print, of a typical REGISTER (with digest
 //! Authorization) and an INVITE with SDP. Run with
 //! `cargo bench -p ringfence-sip-types --bench parse`.
+//!
+//! With `SIP_PARSE_LOOP=<n>` set the binary skips criterion and runs one operation `n`
+//! times in a plain loop, for instruction counting under callgrind (which is
+//! independent of machine load). `SIP_PARSE_MSG` picks `register` (default) or
+//! `invite_sdp`; `SIP_PARSE_OP` picks `parse`, `parse_print` (default) or
+//! `parse_typed_access`. Instructions per operation are the difference between two
+//! runs with different `n`, divided by the difference in `n` (start-up cancels out):
+//!
+//! ```text
+//! cargo bench -p ringfence-sip-types --bench parse --no-run
+//! SIP_PARSE_LOOP=1000  valgrind --tool=callgrind target/release/deps/parse-<hash>
+//! SIP_PARSE_LOOP=11000 valgrind --tool=callgrind target/release/deps/parse-<hash>
+//! ```
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 use ringfence_sip_types::Message;
 
 const REGISTER: &[u8] = b"REGISTER sip:pbx.example.com SIP/2.0\r\n\
@@ -79,5 +92,50 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+/// One operation of the given kind; returns something derived from the result so the
+/// work cannot be optimised away.
+fn op(kind: &str, msg: &[u8], out: &mut Vec<u8>) -> usize {
+    let m = Message::parse(black_box(msg)).unwrap();
+    match kind {
+        "parse" => m.body().len(),
+        "parse_print" => {
+            out.clear();
+            m.write_to(out);
+            out.len()
+        }
+        "parse_typed_access" => {
+            let h = m.headers();
+            let v = h.via_top().unwrap();
+            let c = h.cseq().unwrap();
+            let f = h.from().unwrap();
+            v.params.len() + c.seq as usize + f.params.len() + h.call_id().unwrap().len()
+        }
+        other => panic!("unknown SIP_PARSE_OP {other}"),
+    }
+}
+
+/// The plain loop for callgrind (see the module docs).
+fn counting_loop(n: u64) {
+    let msg = match std::env::var("SIP_PARSE_MSG").as_deref() {
+        Ok("invite_sdp") => INVITE,
+        Ok("register") | Err(_) => REGISTER,
+        Ok(other) => panic!("unknown SIP_PARSE_MSG {other}"),
+    };
+    let kind = std::env::var("SIP_PARSE_OP").unwrap_or_else(|_| "parse_print".to_owned());
+    let mut out = Vec::with_capacity(2048);
+    let mut acc = 0usize;
+    for _ in 0..n {
+        acc = acc.wrapping_add(op(&kind, msg, &mut out));
+    }
+    black_box(acc);
+}
+
+fn main() {
+    if let Some(n) = std::env::var("SIP_PARSE_LOOP").ok().and_then(|n| n.parse().ok()) {
+        counting_loop(n);
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+}
