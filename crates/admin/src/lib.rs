@@ -30,5 +30,7 @@ pub mod tls;
 
 pub use error::{Error, ErrorBody, Result};
 pub use routes::router;
-pub use server::{DRAIN_TIMEOUT, HANDSHAKE_TIMEOUT, HEADER_TIMEOUT, MAX_CONNECTIONS, serve, serve_router};
+pub use server::{
+    DRAIN_TIMEOUT, HANDSHAKE_TIMEOUT, HEADER_TIMEOUT, MAX_CONNECTIONS, serve, serve_router,
+};
 pub use state::{AdminConfig, AdminState};

@@ -85,7 +85,10 @@ pub struct ErrorResponses;
 const ERRORS: [(&str, &str); 8] = [
     ("400", "Malformed request (bad JSON, bad path parameter)"),
     ("401", "Not authenticated (or login refused)"),
-    ("403", "Not allowed: `forbidden`, `csrf_token_invalid`, `totp_enrollment_required`, `password_change_required`"),
+    (
+        "403",
+        "Not allowed: `forbidden`, `csrf_token_invalid`, `totp_enrollment_required`, `password_change_required`",
+    ),
     ("404", "Not found in the caller's scope (other tenants' records answer this too)"),
     ("409", "Conflict with existing data or state"),
     ("413", "Request body too large"),
@@ -96,13 +99,8 @@ const ERRORS: [(&str, &str); 8] = [
 impl Modify for ErrorResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
-            let ops = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
+            let ops =
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
             for op in ops.into_iter().flatten() {
                 for (code, text) in ERRORS {
                     op.responses.responses.entry(code.to_owned()).or_insert_with(|| {

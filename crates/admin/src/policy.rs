@@ -40,7 +40,10 @@ pub fn check_password(field: &str, password: &str, min_len: usize, names: &[&str
         return Err(Error::invalid(field, format!("must be at least {min_len} characters")));
     }
     if len > MAX_PASSWORD_LEN {
-        return Err(Error::invalid(field, format!("must be at most {MAX_PASSWORD_LEN} characters")));
+        return Err(Error::invalid(
+            field,
+            format!("must be at most {MAX_PASSWORD_LEN} characters"),
+        ));
     }
     if password.chars().any(char::is_control) {
         return Err(Error::invalid(field, "must not contain control characters"));
@@ -160,7 +163,10 @@ mod tests {
     fn passwords_need_length_strength_and_no_names() {
         let ok = "correct horse battery staple";
         check_login_password("password", ok, 12, "alice@example.com", Some("Acme")).unwrap();
-        assert_eq!(field(check_login_password("pw", "Short1!", 12, "a@b.cd", None)), Some("pw".into()));
+        assert_eq!(
+            field(check_login_password("pw", "Short1!", 12, "a@b.cd", None)),
+            Some("pw".into())
+        );
         // Long enough but weak.
         assert!(check_login_password("p", "passwordpassword", 12, "a@b.cd", None).is_err());
         assert!(check_login_password("p", "aaaaaaaaaaaaaaaa", 12, "a@b.cd", None).is_err());
@@ -180,7 +186,9 @@ mod tests {
         check_sip_password("password", ok, 12, "1001", "pbx.acme.example", "Acme").unwrap();
         assert!(check_sip_password("p", "Tr0mbone-Harbour-1001", 12, "1001", "a.b", "X").is_err());
         assert!(check_sip_password("p", "Tr0mbone-Harbour-ärger", 12, "1001", "a.b", "X").is_err());
-        assert!(check_sip_password("p", "pbx Tr0mbone-Harbour", 12, "1001", "pbx.b.c", "X").is_err());
+        assert!(
+            check_sip_password("p", "pbx Tr0mbone-Harbour", 12, "1001", "pbx.b.c", "X").is_err()
+        );
     }
 
     #[test]

@@ -78,7 +78,11 @@ pub async fn create_tenant(
 }
 
 /// HA1s of `password` for extension `number` in `tenant`'s realm, for MD5 and SHA-256.
-pub fn sip_credentials(tenant: &Tenant, number: &ExtensionNumber, password: &str) -> SipCredentials {
+pub fn sip_credentials(
+    tenant: &Tenant,
+    number: &ExtensionNumber,
+    password: &str,
+) -> SipCredentials {
     let realm = tenant.domain.as_str();
     let md5 = Ha1::md5(number.as_str(), realm, password);
     let sha = Ha1::sha256(number.as_str(), realm, password);
@@ -120,7 +124,10 @@ pub async fn create_extension(
         ExtensionNumber::parse(&input.number).map_err(|e| Error::from(e).with_field("number"))?;
     if input.display_name.chars().count() > 100 || input.display_name.chars().any(char::is_control)
     {
-        return Err(Error::invalid("display_name", "at most 100 characters, no control characters"));
+        return Err(Error::invalid(
+            "display_name",
+            "at most 100 characters, no control characters",
+        ));
     }
     let policy_ = &tenant.settings.credential_policy;
     let pin_hash = match &input.pin {

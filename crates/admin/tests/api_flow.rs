@@ -67,7 +67,10 @@ async fn login_flow_with_totp(backend: Backend) {
     let code = totp.next_code().await;
     c.post("/api/v1/auth/totp/confirm", json!({"code": code})).await.expect(204);
     // Confirming again (or enrolling again) is refused.
-    assert_eq!(c.post("/api/v1/auth/totp/enroll", json!({})).await.expect(409).code(), "totp_already_enrolled");
+    assert_eq!(
+        c.post("/api/v1/auth/totp/enroll", json!({})).await.expect(409).code(),
+        "totp_already_enrolled"
+    );
     let me = c.get("/api/v1/me").await.expect(200).json();
     assert_eq!(me["role"], "super_admin");
     assert_eq!(me["via"], "session");
@@ -107,7 +110,10 @@ async fn login_flow_with_totp(backend: Backend) {
     assert_eq!(r.status, 403);
     assert_eq!(r.code(), "csrf_token_invalid");
     let saved = c.csrf.replace("wrong".into());
-    assert_eq!(c.post("/api/v1/tenants", body.clone()).await.expect(403).code(), "csrf_token_invalid");
+    assert_eq!(
+        c.post("/api/v1/tenants", body.clone()).await.expect(403).code(),
+        "csrf_token_invalid"
+    );
     c.csrf = saved;
     assert_eq!(server.db.dump().await, before);
     let t = c.post("/api/v1/tenants", body).await.expect(201).json();
@@ -136,10 +142,16 @@ async fn login_flow_with_totp(backend: Backend) {
 
     // A tenant admin token acts in its tenant only.
     let tid = t["id"].as_str().unwrap();
-    let tt = c.post(&format!("/api/v1/tenants/{tid}/tokens"), json!({"name": "t"})).await.expect(201).json();
+    let tt = c
+        .post(&format!("/api/v1/tenants/{tid}/tokens"), json!({"name": "t"}))
+        .await
+        .expect(201)
+        .json();
     let mut ttc = c.with_bearer(tt["token"].as_str().unwrap());
     assert_eq!(ttc.get("/api/v1/tenants").await.expect(200).json().as_array().unwrap().len(), 1);
-    ttc.post("/api/v1/tenants", json!({"name": "Gamma", "domain": "gamma.example"})).await.expect(403);
+    ttc.post("/api/v1/tenants", json!({"name": "Gamma", "domain": "gamma.example"}))
+        .await
+        .expect(403);
 
     // Audit: the chain verifies and records the logins.
     let v = c.get("/api/v1/audit/verify").await.expect(200).json();
@@ -239,7 +251,8 @@ async fn resources(backend: Backend) {
     let mut root = super_admin(&server, "root@example.com").await;
     let t = tenant(&mut root.client, "Acme", "acme.example").await;
     let tid = t["id"].as_str().unwrap().to_owned();
-    let mut admin = tenant_user(&server, &mut root.client, &tid, "ann@acme.example", "tenant_admin").await;
+    let mut admin =
+        tenant_user(&server, &mut root.client, &tid, "ann@acme.example", "tenant_admin").await;
     let mut bob = tenant_user(&server, &mut admin.client, &tid, "bob@acme.example", "user").await;
     let a = &mut admin.client;
     let base = format!("/api/v1/tenants/{tid}");
@@ -266,31 +279,53 @@ async fn resources(backend: Backend) {
     let sha = ringfence_sip_proto::digest::Ha1::sha256("1001", "acme.example", &pw);
     assert_eq!(creds.md5_ha1().as_slice(), md5.as_bytes());
     assert_eq!(creds.sha256_ha1().as_slice(), sha.as_bytes());
-    let other = a.post(&format!("{base}/extensions"), json!({"number": "1002"})).await.expect(201).json();
+    let other =
+        a.post(&format!("{base}/extensions"), json!({"number": "1002"})).await.expect(201).json();
     let other_id = other["extension"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(a.post(&format!("{base}/extensions"), json!({"number": "1002"})).await.expect(409).code(), "already_exists");
+    assert_eq!(
+        a.post(&format!("{base}/extensions"), json!({"number": "1002"})).await.expect(409).code(),
+        "already_exists"
+    );
 
     // The user sees and manages only their own extension.
     let mine = bob.client.get(&format!("{base}/extensions")).await.expect(200).json();
     assert_eq!(mine.as_array().unwrap().len(), 1);
     bob.client.get(&format!("{base}/extensions/{other_id}")).await.expect(404);
-    bob.client.put(&format!("{base}/extensions/{eid}/pin"), json!({"pin": "730196"})).await.expect(204);
     bob.client
-        .put(&format!("{base}/extensions/{eid}/sip-password"), json!({"password": "Trombone-Harbour-Quilt-58"}))
+        .put(&format!("{base}/extensions/{eid}/pin"), json!({"pin": "730196"}))
+        .await
+        .expect(204);
+    bob.client
+        .put(
+            &format!("{base}/extensions/{eid}/sip-password"),
+            json!({"password": "Trombone-Harbour-Quilt-58"}),
+        )
         .await
         .expect(204);
     let creds = server.store().get_sip_credentials(tenant_id, ext_id).await.unwrap().unwrap();
-    let md5 = ringfence_sip_proto::digest::Ha1::md5("1001", "acme.example", "Trombone-Harbour-Quilt-58");
+    let md5 =
+        ringfence_sip_proto::digest::Ha1::md5("1001", "acme.example", "Trombone-Harbour-Quilt-58");
     assert_eq!(creds.md5_ha1().as_slice(), md5.as_bytes());
-    let reset = bob.client.post(&format!("{base}/extensions/{eid}/sip-password/reset"), json!({})).await.expect(200).json();
+    let reset = bob
+        .client
+        .post(&format!("{base}/extensions/{eid}/sip-password/reset"), json!({}))
+        .await
+        .expect(200)
+        .json();
     assert_ne!(reset["password"], json!(pw));
-    bob.client.patch(&format!("{base}/extensions/{eid}"), json!({"enabled": false})).await.expect(403);
+    bob.client
+        .patch(&format!("{base}/extensions/{eid}"), json!({"enabled": false}))
+        .await
+        .expect(403);
     let me = bob.client.get("/api/v1/me").await.expect(200).json();
     assert_eq!(me["extensions"].as_array().unwrap().len(), 1);
 
     // Disable, rename, unassign owner.
     let up = a
-        .patch(&format!("{base}/extensions/{eid}"), json!({"enabled": false, "display_name": "Desk", "owner_user_id": null}))
+        .patch(
+            &format!("{base}/extensions/{eid}"),
+            json!({"enabled": false, "display_name": "Desk", "owner_user_id": null}),
+        )
         .await
         .expect(200)
         .json();
@@ -298,15 +333,29 @@ async fn resources(backend: Backend) {
     assert_eq!(up["owner_user_id"], json!(null));
 
     // Numbers.
-    let n = a.post(&format!("{base}/numbers"), json!({"e164": "+4930123456", "extension_id": eid})).await.expect(201).json();
+    let n = a
+        .post(&format!("{base}/numbers"), json!({"e164": "+4930123456", "extension_id": eid}))
+        .await
+        .expect(201)
+        .json();
     let nid = n["id"].as_str().unwrap();
-    let n2 = a.put(&format!("{base}/numbers/{nid}"), json!({"extension_id": null})).await.expect(200).json();
+    let n2 = a
+        .put(&format!("{base}/numbers/{nid}"), json!({"extension_id": null}))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(n2["extension_id"], json!(null));
-    assert_eq!(a.get(&format!("{base}/numbers")).await.expect(200).json().as_array().unwrap().len(), 1);
+    assert_eq!(
+        a.get(&format!("{base}/numbers")).await.expect(200).json().as_array().unwrap().len(),
+        1
+    );
 
     // Settings sections.
     let s = a
-        .put(&format!("{base}/settings/calling"), json!({"international_calling": true, "allowed_countries": ["fr", "AT"]}))
+        .put(
+            &format!("{base}/settings/calling"),
+            json!({"international_calling": true, "allowed_countries": ["fr", "AT"]}),
+        )
         .await
         .expect(200)
         .json();
@@ -318,7 +367,10 @@ async fn resources(backend: Backend) {
     .await
     .expect(200);
     let s = a
-        .put(&format!("{base}/settings/device-networks"), json!({"networks": ["192.0.2.7/24", "2001:db8::1"]}))
+        .put(
+            &format!("{base}/settings/device-networks"),
+            json!({"networks": ["192.0.2.7/24", "2001:db8::1"]}),
+        )
         .await
         .expect(200)
         .json();
@@ -368,7 +420,11 @@ async fn resources(backend: Backend) {
                     call_id: format!("call-{i}@acme"),
                     caller: if i == 0 { "=HYPERLINK(\"x\")".into() } else { "1001".into() },
                     callee: "+33 1, \"quoted\"".into(),
-                    direction: if i % 2 == 0 { CallDirection::Outbound } else { CallDirection::Internal },
+                    direction: if i % 2 == 0 {
+                        CallDirection::Outbound
+                    } else {
+                        CallDirection::Internal
+                    },
                     started_at: now - time::Duration::minutes(10 - i),
                     answered_at: None,
                     ended_at: Some(now - time::Duration::minutes(9 - i)),
@@ -392,13 +448,29 @@ async fn resources(backend: Backend) {
     assert_ne!(p1["records"][0]["id"], p2["records"][0]["id"]);
     let out = a.get(&format!("{base}/calls?direction=outbound")).await.expect(200).json();
     assert_eq!(out["records"].as_array().unwrap().len(), 3);
-    let busy = a.get(&format!("{base}/calls?disposition=busy&extension_id={eid}")).await.expect(200).json();
+    let busy = a
+        .get(&format!("{base}/calls?disposition=busy&extension_id={eid}"))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(busy["records"].as_array().unwrap().len(), 1);
-    let since = (now - time::Duration::minutes(7)).format(&time::format_description::well_known::Rfc3339).unwrap();
-    let recent = a.get(&format!("{base}/calls?since={}", since.replace('+', "%2B"))).await.expect(200).json();
+    let since = (now - time::Duration::minutes(7))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let recent = a
+        .get(&format!("{base}/calls?since={}", since.replace('+', "%2B")))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(recent["records"].as_array().unwrap().len(), 2);
-    assert_eq!(a.get(&format!("{base}/calls?direction=sideways")).await.expect(422).field().as_deref(), Some("direction"));
-    assert_eq!(a.get(&format!("{base}/calls?since=yesterday")).await.expect(422).field().as_deref(), Some("since"));
+    assert_eq!(
+        a.get(&format!("{base}/calls?direction=sideways")).await.expect(422).field().as_deref(),
+        Some("direction")
+    );
+    assert_eq!(
+        a.get(&format!("{base}/calls?since=yesterday")).await.expect(422).field().as_deref(),
+        Some("since")
+    );
     let csv = a.get(&format!("{base}/calls/export.csv")).await.expect(200);
     assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
     let text = csv.text();
@@ -425,13 +497,21 @@ async fn resources(backend: Backend) {
 
     // Users: roles, password reset, TOTP reset, deletion; self-modification is refused.
     let bob_id = bob.user["id"].as_str().unwrap().to_owned();
-    let r = a.put(&format!("{base}/users/{bob_id}/role"), json!({"role": "tenant_admin"})).await.expect(200).json();
+    let r = a
+        .put(&format!("{base}/users/{bob_id}/role"), json!({"role": "tenant_admin"}))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(r["role"], "tenant_admin");
     a.put(&format!("{base}/users/{bob_id}/role"), json!({"role": "super_admin"})).await.expect(403);
     let ann_id = admin.user["id"].as_str().unwrap().to_owned();
     let a = &mut admin.client;
-    assert_eq!(a.delete(&format!("{base}/users/{ann_id}")).await.expect(409).code(), "cannot_modify_self");
-    let reset = a.post(&format!("{base}/users/{bob_id}/password"), json!({})).await.expect(200).json();
+    assert_eq!(
+        a.delete(&format!("{base}/users/{ann_id}")).await.expect(409).code(),
+        "cannot_modify_self"
+    );
+    let reset =
+        a.post(&format!("{base}/users/{bob_id}/password"), json!({})).await.expect(200).json();
     let otp = reset["one_time_password"].as_str().unwrap().to_owned();
     bob.client.get("/api/v1/me").await.expect(401);
     let mut b2 = server.client();
@@ -439,7 +519,11 @@ async fn resources(backend: Backend) {
     assert_eq!(b2.get("/api/v1/me").await.expect(403).code(), "password_change_required");
     a.delete(&format!("{base}/users/{bob_id}")).await.expect(204);
     b2.get("/api/v1/me").await.expect(401);
-    let created = a.post(&format!("{base}/users"), json!({"email": "cy@acme.example", "role": "user"})).await.expect(201).json();
+    let created = a
+        .post(&format!("{base}/users"), json!({"email": "cy@acme.example", "role": "user"}))
+        .await
+        .expect(201)
+        .json();
     assert_eq!(created["one_time_password"].as_str().unwrap().len(), 24);
     assert_eq!(created["user"]["must_change_password"], true);
 
@@ -450,7 +534,10 @@ async fn resources(backend: Backend) {
 
     // Unknown routes and methods answer JSON.
     assert_eq!(a.get("/api/v1/nope").await.expect(404).code(), "not_found");
-    assert_eq!(a.send("PATCH", "/api/v1/me", Some(&json!({}))).await.expect(405).code(), "method_not_allowed");
+    assert_eq!(
+        a.send("PATCH", "/api/v1/me", Some(&json!({}))).await.expect(405).code(),
+        "method_not_allowed"
+    );
     // The OpenAPI document is served.
     let doc = a.get("/api/v1/openapi.json").await.expect(200).json();
     assert_eq!(doc["openapi"], "3.1.0");

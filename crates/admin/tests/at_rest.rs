@@ -34,7 +34,8 @@ async fn no_secret_in_clear(backend: Backend) {
     let mut root = super_admin(&server, "root@example.com").await;
     let t = tenant(&mut root.client, "Acme", "acme.example").await;
     let tid = t["id"].as_str().unwrap().to_owned();
-    let admin = tenant_user(&server, &mut root.client, &tid, "ann@acme.example", "tenant_admin").await;
+    let admin =
+        tenant_user(&server, &mut root.client, &tid, "ann@acme.example", "tenant_admin").await;
     let mut secrets: Vec<(String, Vec<u8>)> = Vec::new();
     for totp in [&root.totp, &admin.totp] {
         let raw = totp.secret_bytes();
@@ -51,7 +52,8 @@ async fn no_secret_in_clear(backend: Backend) {
             .expect(201)
             .json();
         let pw = e["sip"]["password"].as_str().unwrap().to_owned();
-        for ha1 in [Ha1::md5(number, "acme.example", &pw), Ha1::sha256(number, "acme.example", &pw)] {
+        for ha1 in [Ha1::md5(number, "acme.example", &pw), Ha1::sha256(number, "acme.example", &pw)]
+        {
             secrets.push((format!("HA1 raw {number}"), ha1.as_bytes().to_vec()));
             secrets.push((format!("HA1 hex {number}"), hex::encode(ha1.as_bytes()).into_bytes()));
         }

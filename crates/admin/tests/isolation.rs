@@ -41,31 +41,100 @@ fn table() -> Vec<Route> {
     use Scope::*;
     let t = |p: &'static str| p;
     vec![
-        r("POST", "/api/v1/auth/login", Some(json!({"email": "x@y.example", "password": "p"})), Own),
+        r(
+            "POST",
+            "/api/v1/auth/login",
+            Some(json!({"email": "x@y.example", "password": "p"})),
+            Own,
+        ),
         r("POST", "/api/v1/auth/logout", Some(json!({})), Own),
-        r("POST", "/api/v1/auth/password", Some(json!({"current_password": "a", "new_password": "b"})), Own),
+        r(
+            "POST",
+            "/api/v1/auth/password",
+            Some(json!({"current_password": "a", "new_password": "b"})),
+            Own,
+        ),
         r("POST", "/api/v1/auth/totp/enroll", Some(json!({})), Own),
         r("POST", "/api/v1/auth/totp/confirm", Some(json!({"code": "123456"})), Own),
         r("GET", "/api/v1/me", None, Own),
         r("GET", "/api/v1/tenants", None, TenantAdmin),
-        r("POST", "/api/v1/tenants", Some(json!({"name": "New", "domain": "new.example"})), Platform),
+        r(
+            "POST",
+            "/api/v1/tenants",
+            Some(json!({"name": "New", "domain": "new.example"})),
+            Platform,
+        ),
         r("GET", t("/api/v1/tenants/{tenant_id}"), None, TenantAdmin),
         r("PATCH", "/api/v1/tenants/{tenant_id}", Some(json!({"name": "Renamed"})), TenantSuper),
         r("DELETE", "/api/v1/tenants/{tenant_id}", None, TenantSuper),
         r("GET", "/api/v1/tenants/{tenant_id}/settings", None, TenantAdmin),
-        r("PUT", "/api/v1/tenants/{tenant_id}/settings/general", Some(json!({"home_country": "FR", "encryption": "optional"})), TenantAdmin),
-        r("PUT", "/api/v1/tenants/{tenant_id}/settings/calling", Some(json!({"international_calling": true, "allowed_countries": ["US"]})), TenantAdmin),
-        r("PUT", "/api/v1/tenants/{tenant_id}/settings/inbound-blocks", Some(json!({"rules": [{"kind": "anonymous"}]})), TenantAdmin),
-        r("PUT", "/api/v1/tenants/{tenant_id}/settings/device-networks", Some(json!({"networks": ["10.0.0.0/8"]})), TenantAdmin),
-        r("PUT", "/api/v1/tenants/{tenant_id}/settings/credential-policy", Some(json!({"min_password_length": 20, "password_rotation_days": 1, "sip_secret_rotation_days": null, "pin_min_length": 8, "pin_rotation_days": null, "require_user_totp": true})), TenantAdmin),
-        r("PUT", "/api/v1/tenants/{tenant_id}/settings/fraud-limits", Some(json!({"max_concurrent_calls_per_extension": 1, "max_concurrent_calls_per_tenant": 1, "max_calls_per_minute_per_extension": 1, "max_calls_per_minute_per_tenant": 1, "international_minutes_per_day": 1, "spend_cap_cents_per_day": 1})), TenantAdmin),
-        r("PUT", "/api/v1/tenants/{tenant_id}/settings/notifications", Some(json!({"emails": ["a@b.example"]})), TenantAdmin),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/settings/general",
+            Some(json!({"home_country": "FR", "encryption": "optional"})),
+            TenantAdmin,
+        ),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/settings/calling",
+            Some(json!({"international_calling": true, "allowed_countries": ["US"]})),
+            TenantAdmin,
+        ),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/settings/inbound-blocks",
+            Some(json!({"rules": [{"kind": "anonymous"}]})),
+            TenantAdmin,
+        ),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/settings/device-networks",
+            Some(json!({"networks": ["10.0.0.0/8"]})),
+            TenantAdmin,
+        ),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/settings/credential-policy",
+            Some(
+                json!({"min_password_length": 20, "password_rotation_days": 1, "sip_secret_rotation_days": null, "pin_min_length": 8, "pin_rotation_days": null, "require_user_totp": true}),
+            ),
+            TenantAdmin,
+        ),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/settings/fraud-limits",
+            Some(
+                json!({"max_concurrent_calls_per_extension": 1, "max_concurrent_calls_per_tenant": 1, "max_calls_per_minute_per_extension": 1, "max_calls_per_minute_per_tenant": 1, "international_minutes_per_day": 1, "spend_cap_cents_per_day": 1}),
+            ),
+            TenantAdmin,
+        ),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/settings/notifications",
+            Some(json!({"emails": ["a@b.example"]})),
+            TenantAdmin,
+        ),
         r("GET", "/api/v1/tenants/{tenant_id}/users", None, TenantAdmin),
-        r("POST", "/api/v1/tenants/{tenant_id}/users", Some(json!({"email": "new@new.example", "role": "tenant_admin"})), TenantAdmin),
+        r(
+            "POST",
+            "/api/v1/tenants/{tenant_id}/users",
+            Some(json!({"email": "new@new.example", "role": "tenant_admin"})),
+            TenantAdmin,
+        ),
         r("GET", "/api/v1/tenants/{tenant_id}/users/{user_id}", None, TenantAdmin),
         r("DELETE", "/api/v1/tenants/{tenant_id}/users/{user_id}", None, TenantAdmin),
-        r("PUT", "/api/v1/tenants/{tenant_id}/users/{user_id}/role", Some(json!({"role": "tenant_admin"})), TenantAdmin),
-        r("POST", "/api/v1/tenants/{tenant_id}/users/{user_id}/password", Some(json!({})), TenantAdmin),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/users/{user_id}/role",
+            Some(json!({"role": "tenant_admin"})),
+            TenantAdmin,
+        ),
+        r(
+            "POST",
+            "/api/v1/tenants/{tenant_id}/users/{user_id}/password",
+            Some(json!({})),
+            TenantAdmin,
+        ),
         r("DELETE", "/api/v1/tenants/{tenant_id}/users/{user_id}/totp", None, TenantAdmin),
         r("GET", "/api/v1/super-admins", None, Platform),
         r("POST", "/api/v1/super-admins", Some(json!({"email": "boss@new.example"})), Platform),
@@ -73,17 +142,52 @@ fn table() -> Vec<Route> {
         r("POST", "/api/v1/super-admins/{super_admin_id}/password", Some(json!({})), Platform),
         r("DELETE", "/api/v1/super-admins/{super_admin_id}/totp", None, Platform),
         r("GET", "/api/v1/tenants/{tenant_id}/extensions", None, UserList),
-        r("POST", "/api/v1/tenants/{tenant_id}/extensions", Some(json!({"number": "4444"})), TenantAdmin),
+        r(
+            "POST",
+            "/api/v1/tenants/{tenant_id}/extensions",
+            Some(json!({"number": "4444"})),
+            TenantAdmin,
+        ),
         r("GET", "/api/v1/tenants/{tenant_id}/extensions/{extension_id}", None, UserExtension),
-        r("PATCH", "/api/v1/tenants/{tenant_id}/extensions/{extension_id}", Some(json!({"enabled": false})), TenantAdmin),
+        r(
+            "PATCH",
+            "/api/v1/tenants/{tenant_id}/extensions/{extension_id}",
+            Some(json!({"enabled": false})),
+            TenantAdmin,
+        ),
         r("DELETE", "/api/v1/tenants/{tenant_id}/extensions/{extension_id}", None, TenantAdmin),
-        r("POST", "/api/v1/tenants/{tenant_id}/extensions/{extension_id}/sip-password/reset", Some(json!({})), UserExtension),
-        r("PUT", "/api/v1/tenants/{tenant_id}/extensions/{extension_id}/sip-password", Some(json!({"password": "Trombone-Harbour-Quilt-58"})), UserExtension),
-        r("PUT", "/api/v1/tenants/{tenant_id}/extensions/{extension_id}/pin", Some(json!({"pin": "730196"})), UserExtension),
+        r(
+            "POST",
+            "/api/v1/tenants/{tenant_id}/extensions/{extension_id}/sip-password/reset",
+            Some(json!({})),
+            UserExtension,
+        ),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/extensions/{extension_id}/sip-password",
+            Some(json!({"password": "Trombone-Harbour-Quilt-58"})),
+            UserExtension,
+        ),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/extensions/{extension_id}/pin",
+            Some(json!({"pin": "730196"})),
+            UserExtension,
+        ),
         r("GET", "/api/v1/tenants/{tenant_id}/numbers", None, TenantAdmin),
-        r("POST", "/api/v1/tenants/{tenant_id}/numbers", Some(json!({"e164": "+15551230000"})), TenantAdmin),
+        r(
+            "POST",
+            "/api/v1/tenants/{tenant_id}/numbers",
+            Some(json!({"e164": "+15551230000"})),
+            TenantAdmin,
+        ),
         r("GET", "/api/v1/tenants/{tenant_id}/numbers/{number_id}", None, TenantAdmin),
-        r("PUT", "/api/v1/tenants/{tenant_id}/numbers/{number_id}", Some(json!({"extension_id": null})), TenantAdmin),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/numbers/{number_id}",
+            Some(json!({"extension_id": null})),
+            TenantAdmin,
+        ),
         r("DELETE", "/api/v1/tenants/{tenant_id}/numbers/{number_id}", None, TenantAdmin),
         r("GET", "/api/v1/tenants/{tenant_id}/calls", None, UserList),
         r("GET", "/api/v1/tenants/{tenant_id}/calls/export.csv", None, UserList),
@@ -130,22 +234,60 @@ fn id(v: &Value, path: &[&str]) -> String {
 
 /// Sets up a tenant with an admin, a user owning one extension, an unowned extension, a
 /// number and a token. Returns (admin, user, ids for the user's extension, unowned ext id).
-async fn fixture(server: &TestServer, root: &mut Client, name: &str) -> (Admin, Admin, Ids, String) {
+async fn fixture(
+    server: &TestServer,
+    root: &mut Client,
+    name: &str,
+) -> (Admin, Admin, Ids, String) {
     let t = tenant(root, name, &format!("{}.example", name.to_lowercase())).await;
     let tid = id(&t, &["id"]);
-    let mut admin =
-        tenant_user(server, root, &tid, &format!("admin@{}.example", name.to_lowercase()), "tenant_admin").await;
-    let user = tenant_user(server, &mut admin.client, &tid, &format!("user@{}.example", name.to_lowercase()), "user").await;
+    let mut admin = tenant_user(
+        server,
+        root,
+        &tid,
+        &format!("admin@{}.example", name.to_lowercase()),
+        "tenant_admin",
+    )
+    .await;
+    let user = tenant_user(
+        server,
+        &mut admin.client,
+        &tid,
+        &format!("user@{}.example", name.to_lowercase()),
+        "user",
+    )
+    .await;
     let base = format!("/api/v1/tenants/{tid}");
     let e = admin
         .client
-        .post(&format!("{base}/extensions"), json!({"number": "1001", "owner_user_id": user.user["id"]}))
+        .post(
+            &format!("{base}/extensions"),
+            json!({"number": "1001", "owner_user_id": user.user["id"]}),
+        )
         .await
         .expect(201)
         .json();
-    let e2 = admin.client.post(&format!("{base}/extensions"), json!({"number": "1002"})).await.expect(201).json();
-    let n = admin.client.post(&format!("{base}/numbers"), json!({"e164": format!("+1555{:07}", name.len() * 1000 + 1)})).await.expect(201).json();
-    let tok = admin.client.post(&format!("{base}/tokens"), json!({"name": "auto"})).await.expect(201).json();
+    let e2 = admin
+        .client
+        .post(&format!("{base}/extensions"), json!({"number": "1002"}))
+        .await
+        .expect(201)
+        .json();
+    let n = admin
+        .client
+        .post(
+            &format!("{base}/numbers"),
+            json!({"e164": format!("+1555{:07}", name.len() * 1000 + 1)}),
+        )
+        .await
+        .expect(201)
+        .json();
+    let tok = admin
+        .client
+        .post(&format!("{base}/tokens"), json!({"name": "auto"}))
+        .await
+        .expect(201)
+        .json();
     let ids = Ids {
         tenant: tid,
         user: id(&user.user, &["id"]),
@@ -159,13 +301,25 @@ async fn fixture(server: &TestServer, root: &mut Client, name: &str) -> (Admin, 
 async fn isolation(backend: Backend) {
     let server = TestServer::start(backend).await;
     let mut root = super_admin(&server, "root@example.com").await;
-    let other_root = root.client.post("/api/v1/super-admins", json!({"email": "root2@example.com"})).await.expect(201).json();
+    let other_root = root
+        .client
+        .post("/api/v1/super-admins", json!({"email": "root2@example.com"}))
+        .await
+        .expect(201)
+        .json();
     let super_admin_id = id(&other_root, &["user", "id"]);
-    let pt = root.client.post("/api/v1/tokens", json!({"name": "platform"})).await.expect(201).json();
+    let pt =
+        root.client.post("/api/v1/tokens", json!({"name": "platform"})).await.expect(201).json();
     let platform_token = id(&pt, &["info", "id"]);
-    let (mut a_admin, mut a_user, a_ids, a_unowned) = fixture(&server, &mut root.client, "Alpha").await;
+    let (mut a_admin, mut a_user, a_ids, a_unowned) =
+        fixture(&server, &mut root.client, "Alpha").await;
     let (_b_admin, _b_user, b_ids, _) = fixture(&server, &mut root.client, "Beta").await;
-    let tok = a_admin.client.post(&format!("/api/v1/tenants/{}/tokens", a_ids.tenant), json!({"name": "a"})).await.expect(201).json();
+    let tok = a_admin
+        .client
+        .post(&format!("/api/v1/tenants/{}/tokens", a_ids.tenant), json!({"name": "a"}))
+        .await
+        .expect(201)
+        .json();
     let mut a_token = a_admin.client.with_bearer(tok["token"].as_str().unwrap());
     // First use records last_used_at; later uses within a minute write nothing.
     a_token.get("/api/v1/me").await.expect(200);
@@ -188,9 +342,21 @@ async fn isolation(backend: Backend) {
 
     // Positive controls: the fixtures are reachable by their owners.
     let a = &a_ids;
-    a_admin.client.get(&format!("/api/v1/tenants/{}/extensions/{}", a.tenant, a.extension)).await.expect(200);
-    a_user.client.get(&format!("/api/v1/tenants/{}/extensions/{}", a.tenant, a.extension)).await.expect(200);
-    a_admin.client.get(&format!("/api/v1/tenants/{}/numbers/{}", a.tenant, a.number)).await.expect(200);
+    a_admin
+        .client
+        .get(&format!("/api/v1/tenants/{}/extensions/{}", a.tenant, a.extension))
+        .await
+        .expect(200);
+    a_user
+        .client
+        .get(&format!("/api/v1/tenants/{}/extensions/{}", a.tenant, a.extension))
+        .await
+        .expect(200);
+    a_admin
+        .client
+        .get(&format!("/api/v1/tenants/{}/numbers/{}", a.tenant, a.number))
+        .await
+        .expect(200);
 
     let baseline = server.db.dump().await;
     // A mix of own tenant id with another tenant's record ids.
@@ -215,7 +381,12 @@ async fn isolation(backend: Backend) {
             let path = fill(route.path, ids, &super_admin_id, &platform_token);
             let res = client.send(route.method, &path, route.body.as_ref()).await;
             assert_eq!(res.status, want, "{who}: {} {path}: {}", route.method, res.text());
-            assert_eq!(server.db.dump().await, baseline, "{who}: {} {path} changed the database", route.method);
+            assert_eq!(
+                server.db.dump().await,
+                baseline,
+                "{who}: {} {path} changed the database",
+                route.method
+            );
             checked += 1;
         }
         // Own tenant path, another tenant's record ids.
@@ -226,7 +397,13 @@ async fn isolation(backend: Backend) {
             if has_record {
                 let path = fill(route.path, &mixed, &super_admin_id, &platform_token);
                 let res = a_admin.client.send(route.method, &path, route.body.as_ref()).await;
-                assert_eq!(res.status, 404, "A admin, mixed ids: {} {path}: {}", route.method, res.text());
+                assert_eq!(
+                    res.status,
+                    404,
+                    "A admin, mixed ids: {} {path}: {}",
+                    route.method,
+                    res.text()
+                );
                 assert_eq!(server.db.dump().await, baseline);
                 checked += 1;
             }
@@ -240,7 +417,9 @@ async fn isolation(backend: Backend) {
             ],
             Scope::TenantAdmin => vec![("A user, own tenant", &mut a_user.client, a, 403)],
             // A user may act on own extensions only: an unowned one is not in their scope.
-            Scope::UserExtension => vec![("A user, unowned ext", &mut a_user.client, &a_unowned_ids, 404)],
+            Scope::UserExtension => {
+                vec![("A user, unowned ext", &mut a_user.client, &a_unowned_ids, 404)]
+            }
             Scope::UserList | Scope::Own => vec![],
         };
         for (who, client, ids, want) in role_cases {
@@ -250,7 +429,12 @@ async fn isolation(backend: Backend) {
             if want == 403 {
                 assert_eq!(res.code(), "forbidden", "{who}: {} {path}", route.method);
             }
-            assert_eq!(server.db.dump().await, baseline, "{who}: {} {path} changed the database", route.method);
+            assert_eq!(
+                server.db.dump().await,
+                baseline,
+                "{who}: {} {path} changed the database",
+                route.method
+            );
             checked += 1;
         }
     }
@@ -258,7 +442,12 @@ async fn isolation(backend: Backend) {
 
     // Lists are filtered, not refused: A's user sees only their own extension and A's admin
     // sees only tenant A.
-    let list = a_user.client.get(&format!("/api/v1/tenants/{}/extensions", a.tenant)).await.expect(200).json();
+    let list = a_user
+        .client
+        .get(&format!("/api/v1/tenants/{}/extensions", a.tenant))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(list.as_array().unwrap().len(), 1);
     let list = a_admin.client.get("/api/v1/tenants").await.expect(200).json();
     assert_eq!(list.as_array().unwrap().len(), 1);

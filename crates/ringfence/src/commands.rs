@@ -9,7 +9,9 @@ use ringfence_admin::provision;
 use ringfence_store::{Actor, AnyStore, EncryptionRequirement, Role, SipDomain, TenantRepo as _};
 use serde_json::json;
 
-use crate::cli::{AdminCommand, Encryption, ExtensionCommand, TenantCommand, TokenCommand, TokenRole};
+use crate::cli::{
+    AdminCommand, Encryption, ExtensionCommand, TenantCommand, TokenCommand, TokenRole,
+};
 use crate::config::Settings;
 
 /// Opens the store the settings point at, creating the data directory and master key on
@@ -76,7 +78,10 @@ fn print(json_out: bool, value: serde_json::Value, human: String) -> anyhow::Res
     Ok(())
 }
 
-async fn tenant_by_domain(store: &AnyStore, domain: &str) -> anyhow::Result<ringfence_store::Tenant> {
+async fn tenant_by_domain(
+    store: &AnyStore,
+    domain: &str,
+) -> anyhow::Result<ringfence_store::Tenant> {
     let d = SipDomain::parse(domain).map_err(|e| anyhow!("invalid --tenant: {e}"))?;
     store.get_tenant_by_domain(&d).await?.ok_or_else(|| {
         anyhow!("no tenant with domain {d}; create it first with `ringfence tenant create --name NAME --domain {d}`")
@@ -96,7 +101,11 @@ pub async fn admin(settings: &Settings, cmd: AdminCommand) -> anyhow::Result<()>
             let (user, password) = r.map_err(explain)?;
             print(
                 json,
-                json!(BootstrapOut { id: user.id.to_string(), email: user.email.to_string(), password: password.as_str() }),
+                json!(BootstrapOut {
+                    id: user.id.to_string(),
+                    email: user.email.to_string(),
+                    password: password.as_str()
+                }),
                 format!(
                     "Super admin created.\n  email:    {}\n  password: {}\n\
                      This one-time password is shown only now. At first login you must change it \
@@ -122,17 +131,23 @@ pub async fn tenant(settings: &Settings, cmd: TenantCommand) -> anyhow::Result<(
                 .or_else(|| settings.default_country.clone())
                 .unwrap_or_else(|| "US".to_owned());
             let store = open_store(settings).await?;
-            let r = provision::create_tenant(&store, &name, &domain, &country, encryption, &actor())
-                .await;
+            let r =
+                provision::create_tenant(&store, &name, &domain, &country, encryption, &actor())
+                    .await;
             store.close().await;
             let t = r.map_err(|e| match e {
                 ringfence_admin::Error::Store(ringfence_store::StoreError::Conflict { .. }) => {
                     anyhow!("a tenant with domain {domain} already exists; pick another domain")
                 }
-                ringfence_admin::Error::Store(ringfence_store::StoreError::Invalid { field: "name", .. }) => {
+                ringfence_admin::Error::Store(ringfence_store::StoreError::Invalid {
+                    field: "name",
+                    ..
+                }) => {
                     anyhow!("invalid --name: {e}")
                 }
-                ringfence_admin::Error::Invalid { ref field, ref message } if field == "home_country" => {
+                ringfence_admin::Error::Invalid { ref field, ref message }
+                    if field == "home_country" =>
+                {
                     anyhow!("invalid --country: {message}")
                 }
                 other => explain(other),
@@ -170,7 +185,9 @@ pub async fn extension(settings: &Settings, cmd: ExtensionCommand) -> anyhow::Re
                 let (ext, pw) = provision::create_extension(&store, &t, input, &actor())
                     .await
                     .map_err(|e| match e {
-                        ringfence_admin::Error::Store(ringfence_store::StoreError::Conflict { .. }) => {
+                        ringfence_admin::Error::Store(ringfence_store::StoreError::Conflict {
+                            ..
+                        }) => {
                             anyhow!("extension {number} already exists in {}", t.domain)
                         }
                         other => explain(other),

@@ -38,7 +38,13 @@ pub struct Settings {
     #[arg(long, env = "RINGFENCE_TLS_KEY", global = true, value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
     /// Names the self-signed certificate is made for, comma-separated [default: localhost,127.0.0.1,::1]
-    #[arg(long, env = "RINGFENCE_TLS_NAMES", global = true, value_name = "NAMES", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "RINGFENCE_TLS_NAMES",
+        global = true,
+        value_name = "NAMES",
+        value_delimiter = ','
+    )]
     pub tls_names: Option<Vec<String>>,
     /// Log filter (tracing env-filter syntax) [default: info for serve, warn otherwise]
     #[arg(long, env = "RINGFENCE_LOG", global = true, value_name = "FILTER")]
@@ -107,7 +113,9 @@ impl Settings {
     /// The HTTPS listen address.
     pub fn https_addr(&self) -> anyhow::Result<SocketAddr> {
         let s = self.https.as_deref().unwrap_or(DEFAULT_HTTPS);
-        s.parse().with_context(|| format!("https = {s:?} is not a HOST:PORT address (e.g. 0.0.0.0:8443)"))
+        s.parse().with_context(|| {
+            format!("https = {s:?} is not a HOST:PORT address (e.g. 0.0.0.0:8443)")
+        })
     }
 
     /// Names for the self-signed certificate.
@@ -178,7 +186,11 @@ mod tests {
     fn admin_config_checks_values() {
         let s = Settings { default_country: Some("ZZ".into()), ..Settings::default() };
         assert!(s.admin_config().is_err());
-        let s = Settings { lockout_seconds: Some(100), lockout_max_seconds: Some(10), ..Settings::default() };
+        let s = Settings {
+            lockout_seconds: Some(100),
+            lockout_max_seconds: Some(10),
+            ..Settings::default()
+        };
         assert!(s.admin_config().is_err());
         Settings::default().admin_config().unwrap();
     }

@@ -24,7 +24,8 @@ pub fn main() -> anyhow::Result<()> {
     };
     let settings = cli.settings.clone().or(file);
     let serving = matches!(cli.command, Command::Serve);
-    let filter = settings.log.clone().unwrap_or_else(|| if serving { "info" } else { "warn" }.into());
+    let filter =
+        settings.log.clone().unwrap_or_else(|| if serving { "info" } else { "warn" }.into());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&filter)

@@ -8,7 +8,6 @@
 //! at once and the command waits for all of them to drain. Adding the SIP listeners means
 //! spawning more tasks in [`run`].
 
-use std::future::Future;
 use std::io::Write as _;
 use std::sync::Arc;
 
@@ -53,7 +52,9 @@ pub fn https_tls(settings: &Settings) -> anyhow::Result<Arc<tls::ServerConfig>> 
             }
             pair
         }
-        _ => bail!("set both tls_cert and tls_key, or neither (to use the self-signed certificate)"),
+        _ => {
+            bail!("set both tls_cert and tls_key, or neither (to use the self-signed certificate)")
+        }
     };
     Ok(tls::https_server_config(&pair)?)
 }
@@ -81,10 +82,8 @@ async fn signal() {
     }
 }
 
-fn on_shutdown(mut rx: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    }
+async fn on_shutdown(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
 }
 
 /// Runs Ringfence until a signal.
@@ -112,9 +111,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     }
     let tls = https_tls(settings)?;
     let addr = settings.https_addr()?;
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding the HTTPS admin API to {addr} (set https / RINGFENCE_HTTPS)"))?;
+    let listener = TcpListener::bind(addr).await.with_context(|| {
+        format!("binding the HTTPS admin API to {addr} (set https / RINGFENCE_HTTPS)")
+    })?;
     let state = AdminState::new(store.clone(), settings.admin_config()?);
 
     let (stop_tx, stop_rx) = watch::channel(false);

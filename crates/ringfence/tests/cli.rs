@@ -62,14 +62,28 @@ async fn open(dir: &Path, db_url: Option<&str>) -> AnyStore {
 async fn provisioning(db_url: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let t = ok_json(&run(d, db_url, &["tenant", "create", "--name", "Acme", "--domain", "ACME.example", "--json"]));
+    let t = ok_json(&run(
+        d,
+        db_url,
+        &["tenant", "create", "--name", "Acme", "--domain", "ACME.example", "--json"],
+    ));
     assert_eq!(keys(&t), ["domain", "id", "name"]);
     assert_eq!(t["name"], "Acme");
     assert_eq!(t["domain"], "acme.example");
     let e = ok_json(&run(
         d,
         db_url,
-        &["extension", "create", "--tenant", "acme.example", "--number", "1001", "--display-name", "Desk", "--json"],
+        &[
+            "extension",
+            "create",
+            "--tenant",
+            "acme.example",
+            "--number",
+            "1001",
+            "--display-name",
+            "Desk",
+            "--json",
+        ],
     ));
     assert_eq!(keys(&e), ["number", "password", "tenant", "username"]);
     assert_eq!(e["tenant"], "acme.example");
@@ -79,12 +93,18 @@ async fn provisioning(db_url: Option<&str>) {
     assert_eq!(password.len(), 24);
     let tok = ok_json(&run(d, db_url, &["token", "create", "--role", "super_admin", "--json"]));
     assert_eq!(keys(&tok), ["token"]);
-    let ttok = ok_json(&run(d, db_url, &["token", "create", "--role", "tenant_admin", "--tenant", "acme.example", "--json"]));
-    let admin = ok_json(&run(d, db_url, &["admin", "bootstrap", "--email", "root@example.com", "--json"]));
+    let ttok = ok_json(&run(
+        d,
+        db_url,
+        &["token", "create", "--role", "tenant_admin", "--tenant", "acme.example", "--json"],
+    ));
+    let admin =
+        ok_json(&run(d, db_url, &["admin", "bootstrap", "--email", "root@example.com", "--json"]));
     assert_eq!(keys(&admin), ["email", "id", "password"]);
 
     // Human-readable forms.
-    let human = run(d, db_url, &["extension", "create", "--tenant", "acme.example", "--number", "1002"]);
+    let human =
+        run(d, db_url, &["extension", "create", "--tenant", "acme.example", "--number", "1002"]);
     assert!(human.status.success());
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(text.contains("password:") && text.contains("shown only now"), "{text}");
@@ -100,7 +120,10 @@ async fn provisioning(db_url: Option<&str>) {
     let creds = acct.credentials.unwrap();
     assert_eq!(creds.realm(), "acme.example");
     assert_eq!(creds.md5_ha1().as_slice(), Ha1::md5("1001", "acme.example", &password).as_bytes());
-    assert_eq!(creds.sha256_ha1().as_slice(), Ha1::sha256("1001", "acme.example", &password).as_bytes());
+    assert_eq!(
+        creds.sha256_ha1().as_slice(),
+        Ha1::sha256("1001", "acme.example", &password).as_bytes()
+    );
     assert_ne!(creds.md5_ha1().as_slice(), Ha1::md5("1001", "acme.example", "wrong").as_bytes());
     assert_eq!(acct.extension.display_name, "Desk");
     assert!(acct.extension.enabled);
@@ -118,7 +141,8 @@ async fn provisioning(db_url: Option<&str>) {
         .unwrap();
     assert_eq!(found.role, Role::TenantAdmin);
     assert_eq!(found.tenant_id, Some(acct.extension.tenant_id));
-    let root = store.find_user_by_email(&"root@example.com".parse().unwrap()).await.unwrap().unwrap();
+    let root =
+        store.find_user_by_email(&"root@example.com".parse().unwrap()).await.unwrap().unwrap();
     assert!(root.must_change_password);
     assert!(!root.totp_enrolled);
     let tenants_before = store.list_tenants().await.unwrap().len();
@@ -127,19 +151,60 @@ async fn provisioning(db_url: Option<&str>) {
     store.close().await;
 
     // Errors: non-zero exit, a message that says what to do, nothing changed.
-    fails_with(&run(d, db_url, &["tenant", "create", "--name", "X", "--domain", "bad_domain", "--json"]), "--domain");
-    fails_with(&run(d, db_url, &["tenant", "create", "--name", "X", "--domain", "acme.example"]), "already exists");
-    fails_with(&run(d, db_url, &["tenant", "create", "--name", " X", "--domain", "x.example"]), "--name");
-    fails_with(&run(d, db_url, &["tenant", "create", "--name", "X", "--domain", "x.example", "--country", "ZZ"]), "--country");
-    fails_with(&run(d, db_url, &["tenant", "create", "--name", "X", "--domain", "x.example", "--encryption", "maybe"]), "--encryption");
-    fails_with(&run(d, db_url, &["extension", "create", "--tenant", "nope.example", "--number", "1003"]), "ringfence tenant create");
-    fails_with(&run(d, db_url, &["extension", "create", "--tenant", "acme.example", "--number", "01"]), "--number");
-    fails_with(&run(d, db_url, &["extension", "create", "--tenant", "acme.example", "--number", "1001"]), "already exists");
-    fails_with(&run(d, db_url, &["token", "create", "--role", "tenant_admin", "--json"]), "--tenant");
-    fails_with(&run(d, db_url, &["token", "create", "--role", "super_admin", "--tenant", "acme.example"]), "leave out --tenant");
+    fails_with(
+        &run(d, db_url, &["tenant", "create", "--name", "X", "--domain", "bad_domain", "--json"]),
+        "--domain",
+    );
+    fails_with(
+        &run(d, db_url, &["tenant", "create", "--name", "X", "--domain", "acme.example"]),
+        "already exists",
+    );
+    fails_with(
+        &run(d, db_url, &["tenant", "create", "--name", " X", "--domain", "x.example"]),
+        "--name",
+    );
+    fails_with(
+        &run(
+            d,
+            db_url,
+            &["tenant", "create", "--name", "X", "--domain", "x.example", "--country", "ZZ"],
+        ),
+        "--country",
+    );
+    fails_with(
+        &run(
+            d,
+            db_url,
+            &["tenant", "create", "--name", "X", "--domain", "x.example", "--encryption", "maybe"],
+        ),
+        "--encryption",
+    );
+    fails_with(
+        &run(d, db_url, &["extension", "create", "--tenant", "nope.example", "--number", "1003"]),
+        "ringfence tenant create",
+    );
+    fails_with(
+        &run(d, db_url, &["extension", "create", "--tenant", "acme.example", "--number", "01"]),
+        "--number",
+    );
+    fails_with(
+        &run(d, db_url, &["extension", "create", "--tenant", "acme.example", "--number", "1001"]),
+        "already exists",
+    );
+    fails_with(
+        &run(d, db_url, &["token", "create", "--role", "tenant_admin", "--json"]),
+        "--tenant",
+    );
+    fails_with(
+        &run(d, db_url, &["token", "create", "--role", "super_admin", "--tenant", "acme.example"]),
+        "leave out --tenant",
+    );
     fails_with(&run(d, db_url, &["token", "create", "--role", "user"]), "--role");
     fails_with(&run(d, db_url, &["admin", "bootstrap"]), "already exists");
-    fails_with(&run(d, db_url, &["admin", "bootstrap", "--force-new", "--email", "nope"]), "--email");
+    fails_with(
+        &run(d, db_url, &["admin", "bootstrap", "--force-new", "--email", "nope"]),
+        "--email",
+    );
 
     let store = open(d, db_url).await;
     assert_eq!(store.list_tenants().await.unwrap().len(), tenants_before);
@@ -162,7 +227,10 @@ async fn provisioning_commands_postgres() {
         panic!("PostgreSQL at {admin_url} is unreachable ({e}); start it or set RINGFENCE_TEST_DATABASE_URL")
     });
     let name = format!("rf_cli_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .unwrap();
     let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
     let url = format!("{base}/{name}");
     let result = tokio::spawn({
@@ -185,11 +253,22 @@ fn help_lists_every_environment_variable() {
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for var in [
-        "RINGFENCE_CONFIG", "RINGFENCE_DATA_DIR", "RINGFENCE_DATABASE_URL", "RINGFENCE_HTTPS",
-        "RINGFENCE_TLS_CERT", "RINGFENCE_TLS_KEY", "RINGFENCE_TLS_NAMES", "RINGFENCE_LOG",
-        "RINGFENCE_SESSION_IDLE_MINUTES", "RINGFENCE_SESSION_MAX_HOURS", "RINGFENCE_MAX_SESSIONS",
-        "RINGFENCE_ACCOUNT_LOCKOUT_THRESHOLD", "RINGFENCE_IP_LOCKOUT_THRESHOLD",
-        "RINGFENCE_LOCKOUT_SECONDS", "RINGFENCE_LOCKOUT_MAX_SECONDS", "RINGFENCE_DEFAULT_COUNTRY",
+        "RINGFENCE_CONFIG",
+        "RINGFENCE_DATA_DIR",
+        "RINGFENCE_DATABASE_URL",
+        "RINGFENCE_HTTPS",
+        "RINGFENCE_TLS_CERT",
+        "RINGFENCE_TLS_KEY",
+        "RINGFENCE_TLS_NAMES",
+        "RINGFENCE_LOG",
+        "RINGFENCE_SESSION_IDLE_MINUTES",
+        "RINGFENCE_SESSION_MAX_HOURS",
+        "RINGFENCE_MAX_SESSIONS",
+        "RINGFENCE_ACCOUNT_LOCKOUT_THRESHOLD",
+        "RINGFENCE_IP_LOCKOUT_THRESHOLD",
+        "RINGFENCE_LOCKOUT_SECONDS",
+        "RINGFENCE_LOCKOUT_MAX_SECONDS",
+        "RINGFENCE_DEFAULT_COUNTRY",
         "RINGFENCE_ADMIN_EMAIL",
     ] {
         assert!(help.contains(var), "--help lacks {var}");

@@ -441,7 +441,8 @@ impl Notifications {
         let mut emails = Vec::with_capacity(self.emails.len());
         for (i, e) in self.emails.iter().enumerate() {
             emails.push(
-                store::Email::parse(e).map_err(|e| Error::from(e).with_field(&format!("emails[{i}]")))?,
+                store::Email::parse(e)
+                    .map_err(|e| Error::from(e).with_field(&format!("emails[{i}]")))?,
             );
         }
         Ok(store::NotificationContacts { emails, webhook_url: self.webhook_url })

@@ -218,7 +218,11 @@ impl Principal {
 
     /// Requires the super-admin role (403 otherwise).
     pub fn require_super(&self) -> Result<()> {
-        if self.is_super() { Ok(()) } else { Err(Error::forbidden("only super admins may do this")) }
+        if self.is_super() {
+            Ok(())
+        } else {
+            Err(Error::forbidden("only super admins may do this"))
+        }
     }
 
     /// Requires that `tenant` is in the caller's scope: another tenant answers 404, exactly

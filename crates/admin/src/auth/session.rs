@@ -101,14 +101,21 @@ impl SessionStore {
     }
 
     /// Starts a session; returns its id (for the cookie) and data (with the CSRF token).
-    pub fn create(&self, user_id: UserId, tenant_id: Option<TenantId>) -> Result<(String, SessionData)> {
+    pub fn create(
+        &self,
+        user_id: UserId,
+        tenant_id: Option<TenantId>,
+    ) -> Result<(String, SessionData)> {
         let id = random_token()?;
         let data = SessionData { user_id, tenant_id, csrf_token: random_token()? };
         let now = Instant::now();
         let mut map = self.lock();
         // Per-user cap: end the user's oldest sessions.
-        let mut mine: Vec<([u8; 32], Instant)> =
-            map.iter().filter(|(_, e)| e.data.user_id == user_id).map(|(k, e)| (*k, e.created)).collect();
+        let mut mine: Vec<([u8; 32], Instant)> = map
+            .iter()
+            .filter(|(_, e)| e.data.user_id == user_id)
+            .map(|(k, e)| (*k, e.created))
+            .collect();
         if mine.len() >= self.limits.max_per_user {
             mine.sort_by_key(|(_, created)| *created);
             for (k, _) in mine.iter().take(mine.len() + 1 - self.limits.max_per_user) {
@@ -208,7 +215,10 @@ mod tests {
 
     #[test]
     fn timeouts_end_sessions() {
-        let s = SessionStore::new(SessionLimits { idle_timeout: Duration::ZERO, ..SessionLimits::default() });
+        let s = SessionStore::new(SessionLimits {
+            idle_timeout: Duration::ZERO,
+            ..SessionLimits::default()
+        });
         let (a, _) = s.create(UserId::random(), None).unwrap();
         assert!(s.get(&a).is_none());
         let s = SessionStore::new(SessionLimits { max_total: 1, ..SessionLimits::default() });
@@ -219,7 +229,8 @@ mod tests {
 
     #[test]
     fn csrf_comparison() {
-        let d = SessionData { user_id: UserId::random(), tenant_id: None, csrf_token: "abc".into() };
+        let d =
+            SessionData { user_id: UserId::random(), tenant_id: None, csrf_token: "abc".into() };
         assert!(check_csrf(Some("abc"), &d).is_ok());
         assert!(check_csrf(Some("abd"), &d).is_err());
         assert!(check_csrf(None, &d).is_err());

@@ -101,7 +101,8 @@ impl IpThrottle {
                 map.remove(&k);
             }
         }
-        let s = map.entry(ip).or_insert(IpState { failures: 0, locked_until: None, last_failure: now });
+        let s =
+            map.entry(ip).or_insert(IpState { failures: 0, locked_until: None, last_failure: now });
         if s.locked_until.is_some_and(|u| u > now) {
             return FailureOutcome { failures: s.failures, locked_for: None };
         }

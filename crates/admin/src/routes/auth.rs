@@ -229,14 +229,18 @@ pub(crate) async fn change_password(
     let store = state.store();
     let current = Zeroizing::new(req.current_password);
     let new = Zeroizing::new(req.new_password);
-    if current.len() > 1024 || !password::verify(current.clone(), Some(user.password_hash.clone())).await? {
+    if current.len() > 1024
+        || !password::verify(current.clone(), Some(user.password_hash.clone())).await?
+    {
         return Err(Error::invalid("current_password", "is not your current password"));
     }
     let tenant = match user.tenant_id {
         Some(t) => store.get_tenant(t).await?,
         None => None,
     };
-    let min = tenant.as_ref().map_or(12, |t| usize::from(t.settings.credential_policy.min_password_length));
+    let min = tenant
+        .as_ref()
+        .map_or(12, |t| usize::from(t.settings.credential_policy.min_password_length));
     policy::check_login_password(
         "new_password",
         &new,
@@ -294,7 +298,10 @@ pub(crate) async fn totp_confirm(
         return Err(Error::conflict("totp_already_enrolled", "TOTP is already enrolled"));
     }
     let Some(secret) = store.get_totp_secret(user.tenant_id, user.id).await? else {
-        return Err(Error::conflict("totp_not_started", "start with POST /api/v1/auth/totp/enroll"));
+        return Err(Error::conflict(
+            "totp_not_started",
+            "start with POST /api/v1/auth/totp/enroll",
+        ));
     };
     let step = totp::matching_step(&secret, &req.code, totp::unix_now())
         .ok_or_else(|| Error::invalid("code", "wrong or expired code"))?;
@@ -307,7 +314,10 @@ pub(crate) async fn totp_confirm(
 /// Who the caller is, with the extensions they own.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
     responses((status = 200, description = "The caller", body = MeView)))]
-pub(crate) async fn me(State(state): State<AdminState>, Auth(p): Auth) -> Result<axum::Json<MeView>> {
+pub(crate) async fn me(
+    State(state): State<AdminState>,
+    Auth(p): Auth,
+) -> Result<axum::Json<MeView>> {
     let extensions = match (&p.user, p.tenant_id) {
         (Some(u), Some(t)) => state
             .store()

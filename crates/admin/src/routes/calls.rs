@@ -55,7 +55,10 @@ fn parse_time(field: &str, v: &Option<String>) -> Result<Option<OffsetDateTime>>
         .transpose()
 }
 
-fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, v: &Option<String>) -> Result<Option<T>> {
+fn parse_enum<T: serde::de::DeserializeOwned>(
+    field: &str,
+    v: &Option<String>,
+) -> Result<Option<T>> {
     v.as_deref()
         .map(|s| {
             serde_json::from_value(serde_json::Value::String(s.to_owned()))
@@ -78,9 +81,7 @@ async fn filter_for(
     let ext = q
         .extension_id
         .as_deref()
-        .map(|s| {
-            s.parse::<Uuid>().map_err(|_| Error::invalid("extension_id", "must be a UUID"))
-        })
+        .map(|s| s.parse::<Uuid>().map_err(|_| Error::invalid("extension_id", "must be a UUID")))
         .transpose()?;
     let mut extension_ids = Vec::new();
     if p.role == Role::User {
@@ -156,11 +157,7 @@ pub(crate) fn csv_field(s: &str) -> String {
         _ => false,
     };
     let s = if formula { format!("'{s}") } else { s.to_owned() };
-    if s.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
+    if s.contains([',', '"', '\r', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
 fn opt_time(t: Option<OffsetDateTime>) -> String {
@@ -196,7 +193,10 @@ pub(crate) async fn export_calls(
             .transpose()?;
         let mut rows = 0u32;
         loop {
-            let page = state.store().list_call_records(tenant.id, &filter, 1000.min(max - rows).max(1), after).await?;
+            let page = state
+                .store()
+                .list_call_records(tenant.id, &filter, 1000.min(max - rows).max(1), after)
+                .await?;
             for r in page.records {
                 let c = &r.call;
                 let fields = [

@@ -139,7 +139,10 @@ pub(crate) async fn update_extension(
     if let Some(name) = &req.display_name
         && (name.chars().count() > 100 || name.chars().any(char::is_control))
     {
-        return Err(Error::invalid("display_name", "at most 100 characters, no control characters"));
+        return Err(Error::invalid(
+            "display_name",
+            "at most 100 characters, no control characters",
+        ));
     }
     if let Some(Some(owner)) = req.owner_user_id
         && state.store().get_user(Some(tenant.id), UserId(owner)).await?.is_none()

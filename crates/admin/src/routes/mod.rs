@@ -43,7 +43,7 @@ pub(crate) use users::*;
 pub fn router(state: AdminState) -> Router {
     let limit = state.config().max_body_bytes;
     let t = "/api/v1/tenants/{tenant_id}";
-    let api = Router::new()
+    Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/logout", post(logout))
@@ -100,8 +100,7 @@ pub fn router(state: AdminState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::map_response(security_headers))
-        .with_state(state);
-    api
+        .with_state(state)
 }
 
 async fn openapi_json() -> Response {

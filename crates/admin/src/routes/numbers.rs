@@ -3,7 +3,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use ringfence_store::{E164, ExtensionId, ExtensionRepo as _, NumberRepo as _, PhoneNumberId, TenantId};
+use ringfence_store::{
+    E164, ExtensionId, ExtensionRepo as _, NumberRepo as _, PhoneNumberId, TenantId,
+};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -106,7 +108,12 @@ pub(crate) async fn assign_number(
     check_extension(&state, t, req.extension_id).await?;
     let n = state
         .store()
-        .assign_number(t, PhoneNumberId(path.number_id), req.extension_id.map(ExtensionId), &p.actor)
+        .assign_number(
+            t,
+            PhoneNumberId(path.number_id),
+            req.extension_id.map(ExtensionId),
+            &p.actor,
+        )
         .await?;
     Ok(axum::Json(NumberView::from(&n)))
 }

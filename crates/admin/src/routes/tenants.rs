@@ -52,10 +52,8 @@ pub(crate) async fn create_tenant(
     ApiJson(req): ApiJson<CreateTenant>,
 ) -> Result<Response> {
     p.require_super()?;
-    let country = req
-        .home_country
-        .clone()
-        .unwrap_or_else(|| state.config().default_home_country.to_string());
+    let country =
+        req.home_country.clone().unwrap_or_else(|| state.config().default_home_country.to_string());
     let encryption = req.encryption.map_or(EncryptionRequirement::Required, Into::into);
     let tenant = provision::create_tenant(
         state.store(),

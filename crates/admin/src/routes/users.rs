@@ -40,8 +40,15 @@ async fn new_password(
     match given {
         Some(pw) => {
             let pw = Zeroizing::new(pw);
-            let min = tenant.map_or(12, |t| usize::from(t.settings.credential_policy.min_password_length));
-            policy::check_login_password("password", &pw, min, email, tenant.map(|t| t.name.as_str()))?;
+            let min = tenant
+                .map_or(12, |t| usize::from(t.settings.credential_policy.min_password_length));
+            policy::check_login_password(
+                "password",
+                &pw,
+                min,
+                email,
+                tenant.map(|t| t.name.as_str()),
+            )?;
             Ok((password::hash(pw).await?, None))
         }
         None => {

@@ -47,9 +47,11 @@ impl Drop for PgDrop {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
                 if let Ok(pool) = sqlx::PgPool::connect(&url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&pool)
-                        .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&pool)
+                    .await;
                     pool.close().await;
                 }
             });
@@ -96,7 +98,10 @@ impl TestDb {
                     )
                 });
                 let name = format!("rf_admin_{}", uuid::Uuid::new_v4().simple());
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
                 pool.close().await;
                 let guard = PgDrop { admin_url: admin_url.clone(), name: name.clone() };
                 let store = AnyStore::connect_postgres(&with_database(&admin_url, &name), master)
@@ -112,12 +117,14 @@ impl TestDb {
         let id: uuid::Uuid = extension_id.parse().unwrap();
         match &self.store {
             AnyStore::Sqlite(s) => {
-                sqlx::query("UPDATE extensions SET secret_set_at = secret_set_at - $1 WHERE id = $2")
-                    .bind(days * 86_400_000_000)
-                    .bind(id)
-                    .execute(s.pool())
-                    .await
-                    .unwrap();
+                sqlx::query(
+                    "UPDATE extensions SET secret_set_at = secret_set_at - $1 WHERE id = $2",
+                )
+                .bind(days * 86_400_000_000)
+                .bind(id)
+                .execute(s.pool())
+                .await
+                .unwrap();
             }
             AnyStore::Postgres(s) => {
                 sqlx::query(
@@ -146,21 +153,23 @@ impl TestDb {
                 .await
                 .unwrap();
                 for t in tables {
-                    let cols: Vec<String> =
-                        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT name FROM pragma_table_info('{t}')")))
-                            .fetch_all(pool)
-                            .await
-                            .unwrap();
+                    let cols: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "SELECT name FROM pragma_table_info('{t}')"
+                    )))
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
                     let expr = cols
                         .iter()
                         .map(|c| format!("quote(\"{c}\")"))
                         .collect::<Vec<_>>()
                         .join(" || ',' || ");
-                    let rows: Vec<String> =
-                        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT '{t}:' || {expr} FROM \"{t}\"")))
-                            .fetch_all(pool)
-                            .await
-                            .unwrap();
+                    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "SELECT '{t}:' || {expr} FROM \"{t}\""
+                    )))
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
                     out.extend(rows);
                 }
             }
@@ -527,7 +536,13 @@ pub async fn tenant_user(
     } else {
         Totp::from_base32("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
     };
-    Admin { client: c, email: email.to_owned(), password: STRONG2.to_owned(), totp, user: created["user"].clone() }
+    Admin {
+        client: c,
+        email: email.to_owned(),
+        password: STRONG2.to_owned(),
+        totp,
+        user: created["user"].clone(),
+    }
 }
 
 /// The user record in the store.
