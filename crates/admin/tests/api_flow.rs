@@ -495,6 +495,33 @@ async fn resources(backend: Backend) {
     assert_eq!(rep[0]["sip_secret_expired"], true);
     assert_eq!(rep[0]["pin_expired"], false);
 
+    // Password rotation (90 days, set above): a password older than that must be changed
+    // before anything else; the user can still change it.
+    let bob_id = bob.user["id"].as_str().unwrap().to_owned();
+    bob.client.get("/api/v1/me").await.expect(200);
+    server.db.age_password(&bob_id, 91).await;
+    assert_eq!(bob.client.get("/api/v1/me").await.expect(403).code(), "password_change_required");
+    bob.client
+        .post(
+            "/api/v1/auth/password",
+            json!({"current_password": bob.password, "new_password": "Saffron-Glacier-Tundra-452"}),
+        )
+        .await
+        .expect(204);
+    bob.client.get("/api/v1/me").await.expect(200);
+    // A tenant may require TOTP for plain users too.
+    let a = &mut admin.client;
+    a.put(
+        &format!("{base}/settings/credential-policy"),
+        json!({"min_password_length": 14, "password_rotation_days": 90, "sip_secret_rotation_days": 1,
+               "pin_min_length": 6, "pin_rotation_days": 1, "require_user_totp": true}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(bob.client.get("/api/v1/me").await.expect(403).code(), "totp_enrollment_required");
+    let mut bob_totp = enroll(&mut bob.client).await;
+    bob.client.get("/api/v1/me").await.expect(200);
+
     // Users: roles, password reset, TOTP reset, deletion; self-modification is refused.
     let bob_id = bob.user["id"].as_str().unwrap().to_owned();
     let r = a
@@ -515,7 +542,8 @@ async fn resources(backend: Backend) {
     let otp = reset["one_time_password"].as_str().unwrap().to_owned();
     bob.client.get("/api/v1/me").await.expect(401);
     let mut b2 = server.client();
-    b2.login("bob@acme.example", &otp, None).await.expect(200);
+    let code = bob_totp.next_code().await;
+    b2.login("bob@acme.example", &otp, Some(&code)).await.expect(200);
     assert_eq!(b2.get("/api/v1/me").await.expect(403).code(), "password_change_required");
     a.delete(&format!("{base}/users/{bob_id}")).await.expect(204);
     b2.get("/api/v1/me").await.expect(401);

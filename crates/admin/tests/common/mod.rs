@@ -139,6 +139,34 @@ impl TestDb {
         }
     }
 
+    /// Moves a user's `password_set_at` `days` into the past (to test password rotation).
+    pub async fn age_password(&self, user_id: &str, days: i64) {
+        let id: uuid::Uuid = user_id.parse().unwrap();
+        match &self.store {
+            AnyStore::Sqlite(s) => {
+                sqlx::query(
+                    "UPDATE users SET password_set_at = password_set_at - $1 WHERE id = $2",
+                )
+                .bind(days * 86_400_000_000)
+                .bind(id)
+                .execute(s.pool())
+                .await
+                .unwrap();
+            }
+            AnyStore::Postgres(s) => {
+                sqlx::query(
+                    "UPDATE users SET password_set_at = password_set_at - make_interval(days => $1) \
+                     WHERE id = $2",
+                )
+                .bind(days as i32)
+                .bind(id)
+                .execute(s.pool())
+                .await
+                .unwrap();
+            }
+        }
+    }
+
     /// Every row of every table, as text, sorted: compare before/after to prove "no change".
     pub async fn dump(&self) -> Vec<String> {
         let mut out = Vec::new();
