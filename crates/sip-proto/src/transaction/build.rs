@@ -72,7 +72,7 @@ pub(crate) fn layer_response(req: &Request, code: u16, to_tag: Option<&str>) -> 
 }
 
 /// Where responses to a request go (RFC 3261 §18.2.2 with RFC 3581 §4), given its top Via
-/// (after [`stamp_received`]) and the peer it came from.
+/// (after the layer added `received`/`rport`, §18.2.1) and the peer it came from.
 ///
 /// - Reliable transports: the connection the request arrived on (`source.flow`); if the
 ///   driver finds it closed it connects to the returned address, which is the `received`
@@ -85,16 +85,12 @@ pub(crate) fn layer_response(req: &Request, code: u16, to_tag: Option<&str>) -> 
 /// not stamp), the source address is used, since the layer does not resolve names.
 pub fn response_destination(top_via: &Via, source: &Peer) -> Peer {
     let transport = Transport::from_via_str(&top_via.transport).unwrap_or(source.transport);
-    let ip: IpAddr = top_via.received().or_else(|| top_via.host.ip()).unwrap_or(source.addr.ip());
     let port = match top_via.rport() {
         Some(Some(p)) => p,
         _ => top_via.port.unwrap_or_else(|| transport.default_port()),
     };
-    let addr = if top_via.received().is_none() && top_via.host.ip().is_none() {
-        source.addr
-    } else {
-        SocketAddr::new(ip, port)
-    };
+    let ip: Option<IpAddr> = top_via.received().or_else(|| top_via.host.ip());
+    let addr = ip.map_or(source.addr, |ip| SocketAddr::new(ip, port));
     Peer { addr, transport: source.transport, flow: source.flow }
 }
 

@@ -12,6 +12,11 @@
 //!   Completed --300-699--> Completed (ACK resent)
 //!   Completed --Timer D--> Terminated
 //! ```
+//!
+//! A client INVITE in Proceeding has no timer (§17.1.1.2): if the UAS never sends a
+//! final response the TU must give up with [`super::TransactionLayer::cancel`], after
+//! which the transaction ends within 64*T1 (§9.1). A proxy's Timer C or a B2BUA's
+//! no-answer timer does exactly that.
 
 use std::time::Instant;
 

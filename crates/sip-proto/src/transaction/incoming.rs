@@ -4,13 +4,12 @@
 
 use std::time::Instant;
 
-use ringfence_sip_types::header::Via;
-use ringfence_sip_types::{HeaderName, Message, Method, ParseError, Request, Response};
+use ringfence_sip_types::{HeaderName, Message, Method, Request, Response};
 
 use super::build::{layer_response, response_destination, stamp_received};
 use super::client::CancelState;
 use super::ctx::Ctx;
-use super::key::{ClientKey, MergeKey, ServerKey};
+use super::key::{ClientKey, MergeKey, RequestInfo, ServerKey};
 use super::layer::{Entry, Machine, TransactionLayer};
 use super::server::{AckOutcome, ServerInvite, ServerNonInvite};
 use super::types::{Event, OverloadPolicy, Peer, TxId, TxState};
@@ -88,28 +87,35 @@ impl TransactionLayer {
         source: Peer,
     ) -> Result<(), Error> {
         let via = stamp_received(&mut req, source.addr)?;
-        if let Err(e) = check_request(&req) {
-            let mut bad = layer_response(&req, 400, None);
-            bad.reason = format!("Bad Request ({e})");
-            self.out.send(None, response_destination(&via, &source), bad.to_bytes().into(), false);
-            return Err(e.into());
-        }
-        let key = ServerKey::for_request(&req, &via)?;
+        let info = match RequestInfo::parse(&req, via) {
+            Ok(info) => info,
+            Err(e) => {
+                // Parse the Via again: `RequestInfo::parse` consumed it.
+                if let Ok(via) = req.via_top() {
+                    let mut bad = layer_response(&req, 400, None);
+                    bad.reason = format!("Bad Request ({e})");
+                    let dest = response_destination(&via, &source);
+                    self.out.send(None, dest, bad.to_bytes().into(), false);
+                }
+                return Err(e.into());
+            }
+        };
+        let key = ServerKey::for_request(&req, &info);
         match req.method {
-            Method::Ack => self.handle_ack(now, req, source, &key),
-            Method::Cancel => self.handle_cancel(now, req, source, &via, key),
-            _ => self.handle_other(now, req, source, &via, key),
+            Method::Ack => self.handle_ack(now, req, source, &info, &key),
+            Method::Cancel => self.handle_cancel(now, req, source, &info, key),
+            _ => self.handle_other(now, req, source, &info, key),
         }
     }
 
     /// Looks `key` up, applying the RFC 2543 To-tag rule (§17.2.3) for old-style keys.
-    fn lookup(&self, key: &ServerKey, req: &Request) -> Option<TxId> {
+    fn lookup(&self, key: &ServerKey, req: &Request, info: &RequestInfo) -> Option<TxId> {
         let id = *self.server_index.get(key)?;
         if !key.is_rfc2543() {
             return Some(id);
         }
         let entry = self.txs.get(&id)?;
-        let to_tag = req.to().ok()?.tag().map(str::to_owned);
+        let to_tag = info.to_tag.clone();
         let expected = if req.method == Method::Ack {
             match &entry.machine {
                 Machine::Si(s) if s.to_tag.is_some() => s.to_tag.clone(),
@@ -126,10 +132,11 @@ impl TransactionLayer {
         now: Instant,
         req: Request,
         source: Peer,
+        info: &RequestInfo,
         key: &ServerKey,
     ) -> Result<(), Error> {
         let invite = self
-            .lookup(key, &req)
+            .lookup(key, &req, info)
             .filter(|id| matches!(self.txs.get(id).map(|e| &e.machine), Some(Machine::Si(_))));
         let Some(id) = invite else {
             self.out.event(Event::Ack { tx: None, request: req, source });
@@ -150,14 +157,14 @@ impl TransactionLayer {
         now: Instant,
         req: Request,
         source: Peer,
-        via: &Via,
+        info: &RequestInfo,
         key: ServerKey,
     ) -> Result<(), Error> {
-        if let Some(id) = self.lookup(&key, &req) {
+        if let Some(id) = self.lookup(&key, &req, info) {
             self.retransmission(now, id);
             return Ok(());
         }
-        let target = self.lookup(&key.with_method(Method::Invite), &req);
+        let target = self.lookup(&key.with_method(Method::Invite), &req, info);
         let invite = target.and_then(|id| match self.txs.get(&id).map(|e| &e.machine) {
             Some(Machine::Si(s)) => Some((id, s.is_final(), s.to_tag.clone())),
             _ => None,
@@ -166,13 +173,18 @@ impl TransactionLayer {
             // §9.2: a CANCEL that matches no transaction gets 481, statelessly.
             self.out.stats.cancel_unmatched += 1;
             let resp = layer_response(&req, 481, None);
-            self.out.send(None, response_destination(via, &source), resp.to_bytes().into(), false);
+            self.out.send(
+                None,
+                response_destination(&info.via, &source),
+                resp.to_bytes().into(),
+                false,
+            );
             return Ok(());
         };
         // §9.2: the CANCEL is answered 200 whatever the state of the INVITE; its To tag
         // should equal the one of the INVITE's responses.
         let ok = layer_response(&req, 200, to_tag.as_deref());
-        let id = self.create_server(now, &req, via, source, key, None, true);
+        let id = self.create_server(now, &req, info, source, key, None, true);
         self.with_machine(now, id, |m, ctx| {
             if let Machine::Sn(s) = m {
                 // A fresh transaction in Trying accepts any response.
@@ -190,10 +202,10 @@ impl TransactionLayer {
         now: Instant,
         req: Request,
         source: Peer,
-        via: &Via,
+        info: &RequestInfo,
         key: ServerKey,
     ) -> Result<(), Error> {
-        if let Some(id) = self.lookup(&key, &req) {
+        if let Some(id) = self.lookup(&key, &req, info) {
             self.retransmission(now, id);
             return Ok(());
         }
@@ -204,14 +216,14 @@ impl TransactionLayer {
                 resp.headers.push(HeaderName::RetryAfter, &retry_after.to_string());
                 self.out.send(
                     None,
-                    response_destination(via, &source),
+                    response_destination(&info.via, &source),
                     resp.to_bytes().into(),
                     false,
                 );
             }
             return Ok(());
         }
-        let merge_key = MergeKey::for_request(&req)?;
+        let merge_key = MergeKey::for_request(info);
         if self.config.reject_merged_requests
             && let Some(mk) = &merge_key
             && self.merge_index.contains_key(mk)
@@ -219,7 +231,7 @@ impl TransactionLayer {
             // §8.2.2.2: same From tag, Call-ID and CSeq, another transaction.
             self.out.stats.merged_rejected += 1;
             let resp = layer_response(&req, 482, None);
-            let id = self.create_server(now, &req, via, source, key, None, true);
+            let id = self.create_server(now, &req, info, source, key, None, true);
             self.with_machine(now, id, |m, ctx| {
                 // A fresh transaction accepts any response.
                 let _ = match m {
@@ -230,7 +242,7 @@ impl TransactionLayer {
             });
             return Ok(());
         }
-        let id = self.create_server(now, &req, via, source, key, merge_key, false);
+        let id = self.create_server(now, &req, info, source, key, merge_key, false);
         self.out.event(Event::Request { tx: id, request: req, source });
         Ok(())
     }
@@ -248,14 +260,14 @@ impl TransactionLayer {
         &mut self,
         now: Instant,
         req: &Request,
-        via: &Via,
+        info: &RequestInfo,
         source: Peer,
         key: ServerKey,
         merge_key: Option<MergeKey>,
         quiet: bool,
     ) -> TxId {
         let id = self.alloc_id();
-        let dest = response_destination(via, &source);
+        let dest = response_destination(&info.via, &source);
         let ctx = Ctx { now, timers: &self.config.timers, out: &mut self.out, quiet };
         let machine = if req.method == Method::Invite {
             Machine::Si(ServerInvite::new(id, dest, layer_response(req, 100, None), &ctx))
@@ -264,7 +276,7 @@ impl TransactionLayer {
         };
         let mut entry = Entry::new(machine, quiet);
         if key.is_rfc2543() {
-            entry.request_to_tag = req.to().ok().and_then(|t| t.tag().map(str::to_owned));
+            entry.request_to_tag = info.to_tag.clone();
         }
         entry.server_key = Some(key);
         entry.merge_key = merge_key;
@@ -272,19 +284,4 @@ impl TransactionLayer {
         self.insert(id, entry);
         id
     }
-}
-
-/// The headers every request needs before the layer can match or answer it.
-fn check_request(req: &Request) -> Result<(), ParseError> {
-    req.from()?;
-    req.to()?;
-    req.call_id()?;
-    let cseq = req.cseq()?;
-    if cseq.method != req.method {
-        return Err(ParseError::InvalidHeader {
-            header: "CSeq",
-            reason: "method does not match the request method",
-        });
-    }
-    Ok(())
 }

@@ -1,7 +1,36 @@
 //! Transaction matching keys (RFC 3261 §17.1.3, §17.2.3, §8.2.2.2).
 
-use ringfence_sip_types::header::Via;
-use ringfence_sip_types::{Method, ParseError, Request, Response};
+use ringfence_sip_types::header::{CSeq, Via};
+use ringfence_sip_types::{Host, Method, ParseError, Request, Response};
+
+/// The header values matching needs, parsed once per incoming request.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestInfo {
+    pub(crate) via: Via,
+    pub(crate) cseq: CSeq,
+    pub(crate) call_id: String,
+    pub(crate) from_tag: Option<String>,
+    pub(crate) to_tag: Option<String>,
+}
+
+impl RequestInfo {
+    /// Parses From, To, Call-ID and CSeq of `req` whose (stamped) top Via is `via`.
+    /// Fails when one is missing or malformed, or the CSeq method differs from the
+    /// request's (RFC 3261 §8.1.1.5).
+    pub(crate) fn parse(req: &Request, via: Via) -> Result<RequestInfo, ParseError> {
+        let from_tag = req.from()?.tag().map(str::to_owned);
+        let to_tag = req.to()?.tag().map(str::to_owned);
+        let call_id = req.call_id()?.to_owned();
+        let cseq = req.cseq()?;
+        if cseq.method != req.method {
+            return Err(ParseError::InvalidHeader {
+                header: "CSeq",
+                reason: "method does not match the request method",
+            });
+        }
+        Ok(RequestInfo { via, cseq, call_id, from_tag, to_tag })
+    }
+}
 
 /// Client transaction key (§17.1.3): the top Via branch and the CSeq method. A CANCEL
 /// has the branch of the INVITE it cancels but its own method, so it is its own key.
@@ -27,7 +56,7 @@ impl ClientKey {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum ServerKey {
     /// Branch with the magic cookie: branch, sent-by and method.
-    Rfc3261 { branch: String, host: String, port: Option<u16>, method: Method },
+    Rfc3261 { branch: String, host: Host, port: Option<u16>, method: Method },
     /// RFC 2543 peers: Request-URI, From tag, Call-ID, CSeq number, top Via and method;
     /// the To tag is checked after lookup (it differs between INVITE and ACK).
     Rfc2543 {
@@ -46,16 +75,17 @@ fn key_method(m: &Method) -> Method {
 
 impl ServerKey {
     /// The key of `req` as it matches existing transactions (ACK maps to INVITE).
-    pub(crate) fn for_request(req: &Request, top_via: &Via) -> Result<ServerKey, ParseError> {
+    pub(crate) fn for_request(req: &Request, info: &RequestInfo) -> ServerKey {
+        let top_via = &info.via;
         let method = key_method(&req.method);
         if top_via.has_rfc3261_branch() {
             let branch = top_via.branch().unwrap_or_default().to_owned();
-            return Ok(ServerKey::Rfc3261 {
-                branch,
-                host: top_via.host.to_string().to_ascii_lowercase(),
-                port: top_via.port,
-                method,
-            });
+            // Host names compare case-insensitively (RFC 3261 §19.1.4).
+            let host = match &top_via.host {
+                Host::Domain(d) => Host::Domain(d.to_ascii_lowercase()),
+                ip => ip.clone(),
+            };
+            return ServerKey::Rfc3261 { branch, host, port: top_via.port, method };
         }
         // The Via as it was received: `received`/`rport` added by this layer are not part
         // of what the peer sent, so compare without them.
@@ -64,14 +94,14 @@ impl ServerKey {
         if via.rport().is_some() {
             via.params.set("rport", None);
         }
-        Ok(ServerKey::Rfc2543 {
+        ServerKey::Rfc2543 {
             uri: req.uri.to_string(),
-            from_tag: req.from()?.tag().unwrap_or_default().to_owned(),
-            call_id: req.call_id()?.to_owned(),
-            cseq: req.cseq()?.seq,
+            from_tag: info.from_tag.clone().unwrap_or_default(),
+            call_id: info.call_id.clone(),
+            cseq: info.cseq.seq,
             via: via.to_string(),
             method,
-        })
+        }
     }
 
     /// The same key with another method (CANCEL looking for its INVITE).
@@ -99,23 +129,26 @@ pub(crate) struct MergeKey {
 
 impl MergeKey {
     /// `None` when the request has a To tag (in-dialog requests are never merged).
-    pub(crate) fn for_request(req: &Request) -> Result<Option<MergeKey>, ParseError> {
-        if req.to()?.tag().is_some() {
-            return Ok(None);
+    pub(crate) fn for_request(info: &RequestInfo) -> Option<MergeKey> {
+        if info.to_tag.is_some() {
+            return None;
         }
-        let cseq = req.cseq()?;
-        Ok(Some(MergeKey {
-            from_tag: req.from()?.tag().unwrap_or_default().to_owned(),
-            call_id: req.call_id()?.to_owned(),
-            cseq: cseq.seq,
-            method: cseq.method,
-        }))
+        Some(MergeKey {
+            from_tag: info.from_tag.clone().unwrap_or_default(),
+            call_id: info.call_id.clone(),
+            cseq: info.cseq.seq,
+            method: info.cseq.method.clone(),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(r: &Request, via: &Via) -> ServerKey {
+        ServerKey::for_request(r, &RequestInfo::parse(r, via.clone()).unwrap())
+    }
 
     fn req(via: &str, method: &str) -> Request {
         let text = format!(
@@ -129,16 +162,13 @@ mod tests {
     fn rfc3261_17_2_3_ack_matches_invite_key() {
         let inv = req("SIP/2.0/UDP Host.Example:5060;branch=z9hG4bKab", "INVITE");
         let ack = req("SIP/2.0/UDP host.example:5060;branch=z9hG4bKab", "ACK");
-        let k1 = ServerKey::for_request(&inv, &inv.via_top().unwrap()).unwrap();
-        let k2 = ServerKey::for_request(&ack, &ack.via_top().unwrap()).unwrap();
+        let k1 = key(&inv, &inv.via_top().unwrap());
+        let k2 = key(&ack, &ack.via_top().unwrap());
         assert_eq!(k1, k2);
         let other_port = req("SIP/2.0/UDP host.example:5070;branch=z9hG4bKab", "INVITE");
-        assert_ne!(
-            k1,
-            ServerKey::for_request(&other_port, &other_port.via_top().unwrap()).unwrap()
-        );
+        assert_ne!(k1, key(&other_port, &other_port.via_top().unwrap()));
         let cancel = req("SIP/2.0/UDP host.example:5060;branch=z9hG4bKab", "CANCEL");
-        let kc = ServerKey::for_request(&cancel, &cancel.via_top().unwrap()).unwrap();
+        let kc = key(&cancel, &cancel.via_top().unwrap());
         assert_ne!(kc, k1);
         assert_eq!(kc.with_method(Method::Invite), k1);
     }
@@ -147,14 +177,14 @@ mod tests {
     fn rfc3261_17_2_3_rfc2543_fallback() {
         let inv = req("SIP/2.0/UDP host.example;branch=old1", "INVITE");
         let mut ack = req("SIP/2.0/UDP host.example;branch=old1", "ACK");
-        let k1 = ServerKey::for_request(&inv, &inv.via_top().unwrap()).unwrap();
+        let k1 = key(&inv, &inv.via_top().unwrap());
         assert!(k1.is_rfc2543());
         let mut stamped = ack.via_top().unwrap();
         stamped.set_received("192.0.2.1".parse().unwrap());
         ack.headers.set("Via", &stamped.to_string());
-        assert_eq!(ServerKey::for_request(&ack, &stamped).unwrap(), k1);
+        assert_eq!(key(&ack, &stamped), k1);
         let other = req("SIP/2.0/UDP host.example;branch=old2", "INVITE");
-        assert_ne!(ServerKey::for_request(&other, &other.via_top().unwrap()).unwrap(), k1);
+        assert_ne!(key(&other, &other.via_top().unwrap()), k1);
     }
 
     #[test]
@@ -163,6 +193,7 @@ mod tests {
         let resp = Response::from_request(&r, 200);
         let k = ClientKey::for_response(&resp).unwrap();
         assert_eq!(k, ClientKey { branch: "z9hG4bK1".into(), method: Method::Cancel });
-        assert!(MergeKey::for_request(&r).unwrap().is_some());
+        let info = RequestInfo::parse(&r, r.via_top().unwrap()).unwrap();
+        assert!(MergeKey::for_request(&info).is_some());
     }
 }

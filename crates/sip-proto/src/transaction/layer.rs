@@ -2,7 +2,9 @@
 //! and output queues. Sans-IO: the driver feeds `handle_*` and drains `poll_*`.
 
 use std::cmp::Reverse;
+use std::collections::hash_map::Entry as MapEntry;
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -109,6 +111,28 @@ impl Machine {
     }
 }
 
+/// Hasher for [`TxId`] keys: the layer hands ids out from a counter, so no peer can
+/// choose them and SipHash's flood resistance is not needed. Fibonacci hashing spreads
+/// consecutive ids over the high bits the table uses.
+#[derive(Debug, Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub(crate) machine: Machine,
@@ -154,7 +178,7 @@ impl Entry {
 pub struct TransactionLayer {
     pub(crate) config: Config,
     next_id: u64,
-    pub(crate) txs: HashMap<TxId, Entry>,
+    pub(crate) txs: HashMap<TxId, Entry, BuildHasherDefault<IdHasher>>,
     pub(crate) client_index: HashMap<ClientKey, TxId>,
     pub(crate) server_index: HashMap<ServerKey, TxId>,
     pub(crate) merge_index: HashMap<MergeKey, TxId>,
@@ -176,7 +200,7 @@ impl TransactionLayer {
         TransactionLayer {
             config,
             next_id: 0,
-            txs: HashMap::new(),
+            txs: HashMap::default(),
             client_index: HashMap::new(),
             server_index: HashMap::new(),
             merge_index: HashMap::new(),
@@ -244,19 +268,22 @@ impl TransactionLayer {
                 self.server_count -= 1;
             }
             if let Some(k) = entry.client_key
-                && self.client_index.get(&k) == Some(&id)
+                && let MapEntry::Occupied(o) = self.client_index.entry(k)
+                && *o.get() == id
             {
-                self.client_index.remove(&k);
+                o.remove();
             }
             if let Some(k) = entry.server_key
-                && self.server_index.get(&k) == Some(&id)
+                && let MapEntry::Occupied(o) = self.server_index.entry(k)
+                && *o.get() == id
             {
-                self.server_index.remove(&k);
+                o.remove();
             }
             if let Some(k) = entry.merge_key
-                && self.merge_index.get(&k) == Some(&id)
+                && let MapEntry::Occupied(o) = self.merge_index.entry(k)
+                && *o.get() == id
             {
-                self.merge_index.remove(&k);
+                o.remove();
             }
             if !entry.quiet {
                 self.out.event(Event::Terminated { tx: id, kind });

@@ -232,9 +232,12 @@ pub enum Event {
         /// Where it came from.
         source: Peer,
     },
-    /// A response that matched no client transaction: for example a 2xx retransmission
-    /// or a 2xx from another fork after the INVITE transaction ended. A UA core must ACK
-    /// (and may BYE) a 2xx it did not expect; anything else can be ignored.
+    /// A 2xx to an INVITE that matched no client transaction: a 2xx retransmission or a
+    /// 2xx from another fork after the INVITE transaction ended (Timer M). The UA core
+    /// ACKs it (and sends BYE if it does not want that dialog). Other responses that
+    /// match no transaction are dropped and counted in [`Stats::stray_responses`]
+    /// (RFC 3261 §18.1.2): no TU could act on them, and passing them up would let any
+    /// peer make the TU do work.
     StrayResponse {
         /// The response.
         response: Response,
