@@ -82,7 +82,7 @@ fn benches(c: &mut Criterion) {
                     for _ in 0..2 {
                         s.spawn(|| {
                             for _ in 0..iters / 2 {
-                                black_box(guard4.check_packet(
+                                let _ = black_box(guard4.check_packet(
                                     t1,
                                     black_box(attacker),
                                     Transport::Udp,

@@ -167,3 +167,241 @@ pub(crate) fn user_key(a: &AuthEntry, ip: u128) -> BanKey {
         ip: crate::net::bits_ip(ip),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::testutil::{Sim, addr};
+    use crate::{GuardEvent, StaticRules, TenantRules, Transport, Verdict};
+
+    const T: &str = "office.example";
+
+    fn bans(sim: &Sim) -> Vec<(BanKey, BanReason, u64)> {
+        sim.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                GuardEvent::BanStarted { key, reason, duration_secs, .. } => {
+                    Some((key, reason, duration_secs))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// One guess: the pre-check, then a failure if it proceeded.
+    fn guess(sim: &Sim, user: &str, src: SocketAddr) -> AuthCheck {
+        let c = sim.guard.check_auth(sim.now, T, user, src);
+        if c == AuthCheck::Proceed {
+            sim.guard.auth_failed(sim.now, T, user, src);
+        }
+        c
+    }
+
+    #[test]
+    fn five_guesses_block_the_user_and_ban_the_port() {
+        let mut sim = Sim::default();
+        let attacker = addr("203.0.113.40:5070");
+        for i in 0..5 {
+            assert_eq!(guess(&sim, "100", attacker), AuthCheck::Proceed, "guess {i}");
+            sim.secs(1);
+        }
+        let ip = attacker.ip();
+        assert_eq!(
+            bans(&sim),
+            [
+                (
+                    BanKey::User { tenant: T.into(), user: "100".into(), ip },
+                    BanReason::AuthFailures { count: 5, users: 1 },
+                    300
+                ),
+                (
+                    BanKey::Source { addr: attacker },
+                    BanReason::AuthFailures { count: 5, users: 1 },
+                    300
+                ),
+            ]
+        );
+        // The guessing port is dropped before parsing; the user is refused from the
+        // address; other users and other addresses are not affected.
+        assert_eq!(sim.guard.check_packet(sim.now, attacker, Transport::Udp), Verdict::Drop);
+        assert_eq!(
+            sim.guard.check_packet(sim.now, addr("203.0.113.40:5071"), Transport::Udp),
+            Verdict::Allow
+        );
+        assert_eq!(
+            sim.guard.check_auth(sim.now, T, "100", addr("203.0.113.40:5071")),
+            AuthCheck::Refuse
+        );
+        assert_eq!(
+            sim.guard.check_auth(sim.now, T, "101", addr("203.0.113.40:5071")),
+            AuthCheck::Proceed
+        );
+        assert_eq!(
+            sim.guard.check_auth(sim.now, "other.example", "100", attacker),
+            AuthCheck::Proceed
+        );
+        assert_eq!(
+            sim.guard.check_auth(sim.now, T, "100", addr("198.51.100.1:5060")),
+            AuthCheck::Proceed
+        );
+        // The block (started by the fifth guess, at 4 s) ends 300 s later.
+        sim.secs(298);
+        assert_eq!(
+            sim.guard.check_auth(sim.now, T, "100", addr("203.0.113.40:5071")),
+            AuthCheck::Refuse
+        );
+        sim.secs(1);
+        assert_eq!(
+            sim.guard.check_auth(sim.now, T, "100", addr("203.0.113.40:5071")),
+            AuthCheck::Proceed
+        );
+    }
+
+    #[test]
+    fn the_users_own_phone_is_not_locked_out() {
+        let sim = Sim::default();
+        let phone = addr("203.0.113.41:5062");
+        sim.guard.registration_ok(sim.now, phone, None, Duration::from_secs(600));
+        let attacker = addr("203.0.113.41:5070");
+        for _ in 0..5 {
+            let _ = guess(&sim, "100", attacker);
+        }
+        assert_eq!(sim.guard.check_auth(sim.now, T, "100", attacker), AuthCheck::Refuse);
+        assert_eq!(sim.guard.check_auth(sim.now, T, "100", phone), AuthCheck::Proceed);
+        assert_eq!(sim.guard.check_packet(sim.now, phone, Transport::Udp), Verdict::Allow);
+    }
+
+    #[test]
+    fn failures_for_many_users_ban_the_address_except_known_devices() {
+        let sim = Sim::default();
+        let phone = addr("203.0.113.42:5062");
+        sim.guard.registration_ok(sim.now, phone, None, Duration::from_secs(600));
+        let stuffer = addr("203.0.113.42:6000");
+        for u in ["100", "101", "102"] {
+            assert_eq!(guess(&sim, u, stuffer), AuthCheck::Proceed);
+        }
+        assert!(bans(&sim).is_empty());
+        assert_eq!(guess(&sim, "103", stuffer), AuthCheck::Proceed);
+        assert_eq!(
+            bans(&sim),
+            [(
+                BanKey::Ip { ip: stuffer.ip() },
+                BanReason::AuthFailures { count: 4, users: 4 },
+                300
+            )]
+        );
+        assert_eq!(
+            sim.guard.check_packet(sim.now, addr("203.0.113.42:6001"), Transport::Udp),
+            Verdict::Drop
+        );
+        assert_eq!(sim.guard.check_packet(sim.now, phone, Transport::Udp), Verdict::Allow);
+    }
+
+    #[test]
+    fn a_guesser_rotating_ports_gets_the_address_banned() {
+        let sim = Sim::default();
+        let mut refused = 0;
+        let mut port = 7000u16;
+        // Each guess from a new port: five failures, then refusals that count for the
+        // address until it is banned at 20.
+        while sim.guard.check_packet(sim.now, addr(&format!("203.0.113.43:{port}")), Transport::Udp)
+            == Verdict::Allow
+        {
+            if guess(&sim, "100", addr(&format!("203.0.113.43:{port}"))) == AuthCheck::Refuse {
+                refused += 1;
+            }
+            port += 1;
+            assert!(port < 7100, "never banned");
+        }
+        assert_eq!(refused, 15);
+        let keys: Vec<BanKey> = bans(&sim).into_iter().map(|b| b.0).collect();
+        assert!(keys.contains(&BanKey::Ip { ip: "203.0.113.43".parse().unwrap() }), "{keys:?}");
+    }
+
+    #[test]
+    fn slow_mistakes_and_successes_never_block() {
+        let mut sim = Sim::default();
+        let phone = addr("203.0.113.44:5062");
+        // One failure every two minutes for a day.
+        for _ in 0..720 {
+            assert_eq!(guess(&sim, "200", phone), AuthCheck::Proceed);
+            sim.secs(120);
+        }
+        // Four failures, a success, four failures.
+        for _ in 0..4 {
+            let _ = guess(&sim, "201", phone);
+        }
+        sim.guard.auth_succeeded(sim.now, T, "201", phone);
+        for _ in 0..4 {
+            assert_eq!(guess(&sim, "201", phone), AuthCheck::Proceed);
+        }
+        assert_eq!(sim.guard.check_auth(sim.now, T, "201", phone), AuthCheck::Proceed);
+        assert!(bans(&sim).is_empty());
+    }
+
+    #[test]
+    fn blocks_escalate() {
+        let mut sim = Sim::default();
+        let mut lengths = Vec::new();
+        let mut guesses = Vec::new();
+        for round in 0..3u16 {
+            let src = addr(&format!("203.0.113.45:{}", 8000 + round));
+            let mut n = 0;
+            while guess(&sim, "100", src) == AuthCheck::Proceed {
+                n += 1;
+            }
+            guesses.push(n);
+            let b = bans(&sim);
+            lengths.push(b.iter().find(|b| matches!(b.0, BanKey::User { .. })).unwrap().2);
+            sim.secs(b[0].2);
+        }
+        assert_eq!(lengths, [300, 600, 1200]);
+        // The failure count leaks slowly (one every 2 min), so after a block a guesser gets
+        // fewer guesses before the next one: the 300 s block forgave two failures, the 600 s
+        // block all five.
+        assert_eq!(guesses, [5, 2, 5]);
+    }
+
+    #[test]
+    fn an_allowed_network_only_gets_per_user_blocks() {
+        let sim = Sim::default();
+        sim.guard
+            .set_static_rules(StaticRules {
+                global_allow: vec!["192.0.2.0/24".parse().unwrap()],
+                ..Default::default()
+            })
+            .unwrap();
+        let sbc = addr("192.0.2.5:5060");
+        for u in 0..10 {
+            for _ in 0..5 {
+                let _ = guess(&sim, &u.to_string(), sbc);
+            }
+        }
+        let keys: Vec<BanKey> = bans(&sim).into_iter().map(|b| b.0).collect();
+        assert_eq!(keys.len(), 10);
+        assert!(keys.iter().all(|k| matches!(k, BanKey::User { .. })));
+        assert_eq!(sim.guard.check_packet(sim.now, sbc, Transport::Udp), Verdict::Allow);
+        assert_eq!(sim.guard.check_auth(sim.now, T, "3", sbc), AuthCheck::Refuse);
+    }
+
+    #[test]
+    fn tenant_deny_entries_refuse_that_tenant_only() {
+        let sim = Sim::default();
+        sim.guard
+            .set_static_rules(StaticRules {
+                tenants: vec![TenantRules {
+                    tenant: T.into(),
+                    allow: vec![],
+                    deny: vec!["198.51.100.0/24".parse().unwrap()],
+                }],
+                ..Default::default()
+            })
+            .unwrap();
+        let src = addr("[::ffff:198.51.100.9]:5060");
+        assert_eq!(sim.guard.check_auth(sim.now, T, "100", src), AuthCheck::Refuse);
+        assert_eq!(sim.guard.check_auth(sim.now, "b.example", "100", src), AuthCheck::Proceed);
+        assert_eq!(sim.guard.check_packet(sim.now, src, Transport::Udp), Verdict::Allow);
+    }
+}

@@ -263,7 +263,8 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let cases: [(fn(&mut GuardConfig), &str); 7] = [
+        type Change = fn(&mut GuardConfig);
+        let cases: [(Change, &str); 7] = [
             (|c| c.flood_limit = 0, "flood_limit"),
             (|c| c.prefix_v4_limit = Some(0), "prefix_v4_limit"),
             (|c| c.flood_window = Duration::ZERO, "flood_window"),

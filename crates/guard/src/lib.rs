@@ -84,6 +84,8 @@ mod rules;
 pub mod scanner;
 mod stats;
 mod table;
+#[cfg(test)]
+mod testutil;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};

@@ -256,3 +256,173 @@ fn static_key(n: Net) -> BanKey {
     }
     BanKey::Prefix { net: n.to_ipnet() }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::testutil::{Sim, addr};
+    use crate::{GuardConfig, StaticRules, Transport, Verdict};
+
+    fn flood(sim: &Sim, src: SocketAddr) {
+        while sim.guard.check_packet(sim.now, src, Transport::Udp) == Verdict::Allow {}
+    }
+
+    #[test]
+    fn list_shows_every_kind_of_ban_sorted() {
+        let mut sim = Sim::default();
+        sim.guard
+            .set_static_rules(StaticRules {
+                global_deny: vec![
+                    "192.0.2.0/24".parse().unwrap(),
+                    "192.0.2.99/32".parse().unwrap(),
+                ],
+                ..Default::default()
+            })
+            .unwrap();
+        flood(&sim, addr("198.51.100.1:5060"));
+        flood(&sim, addr("[2001:db8:5::1]:5060"));
+        for i in 2..1100u32 {
+            let a = SocketAddr::new(
+                std::net::IpAddr::V6((0x2001_0db8_0006_0000u128 << 64 | u128::from(i)).into()),
+                5060,
+            );
+            let _ = sim.guard.check_packet(sim.now, a, Transport::Udp);
+        }
+        for _ in 0..5 {
+            sim.guard.auth_failed(sim.now, "a.example", "100", addr("203.0.113.1:5070"));
+        }
+        sim.secs(10);
+        let list = sim.guard.list_bans(sim.now);
+        let keys: Vec<String> = list.iter().map(|b| b.key.to_string()).collect();
+        assert_eq!(
+            keys,
+            [
+                "192.0.2.99",
+                "198.51.100.1",
+                "2001:db8:5::1",
+                "192.0.2.0/24",
+                "2001:db8:6::/64",
+                "203.0.113.1:5070",
+                "100@a.example@203.0.113.1",
+            ]
+        );
+        let flood_ban = &list[1];
+        assert_eq!(flood_ban.reason, BanReason::Flood { limit: 500, window_secs: 10 });
+        assert_eq!((flood_ban.offences, flood_ban.started_secs_ago), (1, 10));
+        assert_eq!(flood_ban.expires_in_secs, Some(290));
+        assert_eq!(list[0].reason, BanReason::Static);
+        assert_eq!(list[0].expires_in_secs, None);
+        assert_eq!(list[6].reason, BanReason::AuthFailures { count: 5, users: 1 });
+    }
+
+    #[test]
+    fn lifting_a_ban_forgets_its_history() {
+        let sim = Sim::default();
+        let src = addr("198.51.100.2:5060");
+        flood(&sim, src);
+        let key = BanKey::Ip { ip: src.ip() };
+        while sim.guard.poll_event().is_some() {}
+        sim.guard.lift_ban(sim.now, &key).unwrap();
+        assert_eq!(sim.poll_all(), [GuardEvent::BanLifted { key: key.clone() }]);
+        assert_eq!(sim.guard.check_packet(sim.now, src, Transport::Udp), Verdict::Allow);
+        assert_eq!(sim.guard.lift_ban(sim.now, &key), Err(GuardError::NotBanned(key.clone())));
+        // The next ban is a first offence again, with a full budget before it.
+        flood(&sim, src);
+        assert!(matches!(
+            sim.poll_all().as_slice(),
+            [GuardEvent::BanStarted { offences: 1, duration_secs: 300, .. }]
+        ));
+
+        // Ports, prefixes and users.
+        let port = addr("203.0.113.2:5070");
+        for _ in 0..5 {
+            sim.guard.auth_failed(sim.now, "a.example", "100", port);
+        }
+        let user = BanKey::User { tenant: "a.example".into(), user: "100".into(), ip: port.ip() };
+        sim.guard.lift_ban(sim.now, &BanKey::Source { addr: port }).unwrap();
+        assert_eq!(sim.guard.check_packet(sim.now, port, Transport::Udp), Verdict::Allow);
+        sim.guard.lift_ban(sim.now, &user).unwrap();
+        assert_eq!(
+            sim.guard.check_auth(sim.now, "a.example", "100", port),
+            crate::AuthCheck::Proceed
+        );
+        flood(&sim, addr("[2001:db8:7::1]:5060"));
+        for i in 2..1100u32 {
+            let a = SocketAddr::new(
+                std::net::IpAddr::V6((0x2001_0db8_0007_0000u128 << 64 | u128::from(i)).into()),
+                1,
+            );
+            let _ = sim.guard.check_packet(sim.now, a, Transport::Udp);
+        }
+        let net: ipnet::IpNet = "2001:db8:7::/64".parse().unwrap();
+        assert!(
+            sim.guard
+                .lift_ban(sim.now, &BanKey::Prefix { net: "2001:db8:7::/63".parse().unwrap() })
+                .is_err()
+        );
+        sim.guard.lift_ban(sim.now, &BanKey::Prefix { net }).unwrap();
+        assert!(sim.guard.list_bans(sim.now).iter().all(|b| b.key != BanKey::Prefix { net }));
+    }
+
+    #[test]
+    fn static_entries_cannot_be_lifted() {
+        let sim = Sim::default();
+        sim.guard
+            .set_static_rules(StaticRules {
+                global_deny: vec!["192.0.2.0/24".parse().unwrap()],
+                ..Default::default()
+            })
+            .unwrap();
+        let ip = BanKey::Ip { ip: "192.0.2.7".parse().unwrap() };
+        assert_eq!(sim.guard.lift_ban(sim.now, &ip), Err(GuardError::StaticRule(ip.clone())));
+        let net = BanKey::Prefix { net: "192.0.2.0/24".parse().unwrap() };
+        assert_eq!(sim.guard.lift_ban(sim.now, &net), Err(GuardError::StaticRule(net.clone())));
+        assert_eq!(sim.guard.static_rules().global_deny.len(), 1);
+    }
+
+    #[test]
+    fn housekeeping_reports_expiry_once_and_ages_out_idle_entries() {
+        let mut sim = Sim::default();
+        let src = addr("198.51.100.3:5060");
+        let phone = addr("203.0.113.3:5062");
+        flood(&sim, src);
+        sim.guard.registration_ok(sim.now, phone, None, Duration::from_secs(60));
+        for i in 0..100u8 {
+            let _ = sim.guard.check_packet(
+                sim.now,
+                SocketAddr::from(([10, 0, 0, i], 5060)),
+                Transport::Udp,
+            );
+        }
+        sim.guard.housekeeping(sim.now);
+        let s = sim.guard.stats();
+        assert_eq!((s.tracked_ips, s.known_devices, s.active_bans), (102, 1, 1));
+        let _ = sim.poll_all();
+        sim.secs(300);
+        sim.guard.housekeeping(sim.now);
+        assert_eq!(sim.poll_all(), [GuardEvent::BanExpired { key: BanKey::Ip { ip: src.ip() } }]);
+        sim.secs(1);
+        sim.guard.housekeeping(sim.now);
+        assert!(sim.poll_all().is_empty(), "reported once");
+        // The idle plain entries and the ended device are gone; the banned address is kept
+        // for its offence memory.
+        let s = sim.guard.stats();
+        assert_eq!((s.tracked_ips, s.known_devices, s.active_bans), (1, 0, 0));
+        sim.secs(86_400);
+        sim.guard.housekeeping(sim.now);
+        assert_eq!(sim.guard.stats().tracked_ips, 0);
+    }
+
+    #[test]
+    fn events_beyond_the_queue_are_counted() {
+        let sim = Sim::new(GuardConfig { max_events: 2, ..GuardConfig::default() });
+        for i in 0..5u8 {
+            flood(&sim, SocketAddr::from(([198, 51, 100, i], 5060)));
+        }
+        assert_eq!(sim.poll_all().len(), 2);
+        let s = sim.guard.stats();
+        assert_eq!((s.events_dropped, s.bans_started), (3, 5));
+    }
+}

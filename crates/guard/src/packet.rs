@@ -319,3 +319,358 @@ impl Guard {
         self.ips.lock(&bits).get_mut(&bits).is_some_and(|e| e.is_known(now, source.port(), None))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{Sim, addr};
+    use crate::{GuardConfig, StaticRules, TenantRules};
+
+    /// Sends `n` packets from `src` at the current instant; returns how many were allowed.
+    fn burst(sim: &Sim, src: SocketAddr, n: usize) -> usize {
+        (0..n)
+            .filter(|_| sim.guard.check_packet(sim.now, src, Transport::Udp) == Verdict::Allow)
+            .count()
+    }
+
+    fn started(sim: &Sim) -> Vec<(BanKey, BanReason, u64, u32)> {
+        sim.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                GuardEvent::BanStarted { key, reason, duration_secs, offences } => {
+                    Some((key, reason, duration_secs, offences))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_flood_is_banned_within_the_window() {
+        let mut sim = Sim::default();
+        let src = addr("198.51.100.1:5060");
+        // 1000 datagrams per second.
+        let mut first_drop = None;
+        for i in 0..2000u64 {
+            if sim.guard.check_packet(sim.now, src, Transport::Udp) == Verdict::Drop {
+                first_drop.get_or_insert(i);
+            }
+            sim.advance(Duration::from_millis(1));
+        }
+        let first = first_drop.expect("banned");
+        assert!((500..1000).contains(&first), "first drop at packet {first}");
+        let bans = started(&sim);
+        assert_eq!(
+            bans,
+            [(
+                BanKey::Ip { ip: src.ip() },
+                BanReason::Flood { limit: 500, window_secs: 10 },
+                300,
+                1
+            )]
+        );
+        // Dropped until the ban (started by packet `first`, at `first` ms) ends, then
+        // metered afresh.
+        let end = Duration::from_millis(first) + Duration::from_secs(300);
+        sim.advance(end - Duration::from_millis(2000 + 1));
+        assert_eq!(burst(&sim, src, 1), 0);
+        sim.advance(Duration::from_millis(1));
+        assert_eq!(burst(&sim, src, 1), 1);
+        let s = sim.guard.stats();
+        assert!(s.dropped_banned >= 1000 && s.packets_allowed >= 501, "{s:?}");
+    }
+
+    #[test]
+    fn bans_escalate_to_the_cap_and_are_forgotten() {
+        let mut sim = Sim::default();
+        let src = addr("198.51.100.2:5060");
+        let mut lengths = Vec::new();
+        for _ in 0..11 {
+            assert_eq!(burst(&sim, src, 600), 500);
+            let bans = started(&sim);
+            lengths.push(bans[0].2);
+            sim.secs(bans[0].2);
+        }
+        assert_eq!(lengths, [300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 76800, 86400, 86400]);
+        // A day after the last ban ended the offences are forgotten.
+        sim.secs(86_400);
+        assert_eq!(burst(&sim, src, 600), 500);
+        assert_eq!(started(&sim)[0].2, 300);
+    }
+
+    #[test]
+    fn a_known_device_passes_while_its_address_is_banned() {
+        let mut sim = Sim::default();
+        let phone = addr("203.0.113.10:5062");
+        let attacker = addr("203.0.113.10:40000");
+        let other = addr("203.0.113.10:5064");
+        sim.guard.registration_ok(sim.now, phone, None, Duration::from_secs(120));
+        assert!(sim.guard.is_known_device(sim.now, phone));
+        assert_eq!(burst(&sim, attacker, 1000), 500);
+        assert_eq!(burst(&sim, attacker, 1), 0);
+        assert_eq!(burst(&sim, other, 1), 0, "unknown ports of the address are banned");
+        for _ in 0..100 {
+            sim.secs(1);
+            assert_eq!(burst(&sim, phone, 1), 1, "the phone keeps passing");
+        }
+        // Its registration (120 s) plus the grace (30 s) ends at 150 s.
+        sim.secs(49);
+        assert_eq!(burst(&sim, phone, 1), 1);
+        sim.secs(1);
+        assert_eq!(burst(&sim, phone, 1), 0);
+        assert!(!sim.guard.is_known_device(sim.now, phone));
+    }
+
+    #[test]
+    fn a_device_over_its_own_budget_falls_back_to_its_address() {
+        let mut sim = Sim::default();
+        let phone = addr("203.0.113.11:5062");
+        sim.guard.registration_ok(sim.now, phone, None, Duration::from_secs(3600));
+        // 200 on its own meter, then it is demoted and counts against the address (500).
+        assert_eq!(burst(&sim, phone, 1000), 700);
+        assert!(!sim.guard.is_known_device(sim.now, phone));
+        assert_eq!(sim.guard.stats().devices_demoted, 1);
+        // Its next registration makes it known again (with a fresh meter it never lost,
+        // but the address ban does not apply to it).
+        sim.secs(10);
+        sim.guard.registration_ok(sim.now, phone, None, Duration::from_secs(3600));
+        assert_eq!(burst(&sim, phone, 1), 1);
+    }
+
+    #[test]
+    fn unregistering_or_forgetting_ends_the_exemption() {
+        let sim = Sim::default();
+        let a = addr("203.0.113.12:5060");
+        let b = addr("[2001:db8::12]:5060");
+        sim.guard.registration_ok(sim.now, a, None, Duration::from_secs(60));
+        sim.guard.registration_ok(sim.now, b, Some(3), Duration::from_secs(60));
+        assert!(sim.guard.is_known_device(sim.now, a) && sim.guard.is_known_device(sim.now, b));
+        sim.guard.registration_ok(sim.now, a, None, Duration::ZERO);
+        sim.guard.forget_device(sim.now, b);
+        assert!(!sim.guard.is_known_device(sim.now, a) && !sim.guard.is_known_device(sim.now, b));
+        // A mapped address is the same device.
+        sim.guard.registration_ok(
+            sim.now,
+            addr("[::ffff:203.0.113.12]:5070"),
+            None,
+            Duration::from_secs(60),
+        );
+        assert!(sim.guard.is_known_device(sim.now, addr("203.0.113.12:5070")));
+    }
+
+    #[test]
+    fn ipv6_sources_rotating_inside_a_64_ban_the_64() {
+        let mut sim = Sim::default();
+        let src = |i: u64| {
+            let bits = (0x2001_0db8_0001_0002u128 << 64) | u128::from(i);
+            SocketAddr::new(std::net::IpAddr::V6(bits.into()), 5060)
+        };
+        let allowed = (1..=5000u64)
+            .filter(|&i| sim.guard.check_packet(sim.now, src(i), Transport::Udp) == Verdict::Allow)
+            .count();
+        assert_eq!(allowed, 1000);
+        let bans = started(&sim);
+        assert_eq!(bans.len(), 1);
+        assert_eq!(bans[0].0, BanKey::Prefix { net: "2001:db8:1:2::/64".parse().unwrap() });
+        // Addresses that never sent before are dropped without being tracked.
+        let tracked = sim.guard.stats().tracked_ips;
+        assert_eq!(tracked, 1000);
+        assert_eq!(burst(&sim, src(9999), 1), 0);
+        assert_eq!(sim.guard.stats().tracked_ips, tracked);
+        // The next /64 is not affected.
+        let neighbour = addr("[2001:db8:1:3::1]:5060");
+        assert_eq!(burst(&sim, neighbour, 1), 1);
+        sim.secs(1);
+        // A known device inside the banned /64 passes.
+        sim.guard.registration_ok(sim.now, src(7), None, Duration::from_secs(60));
+        assert_eq!(burst(&sim, src(7), 1), 1);
+    }
+
+    #[test]
+    fn ipv4_24_meter_is_optional() {
+        let config = GuardConfig { prefix_v4_limit: Some(50), ..GuardConfig::default() };
+        let sim = Sim::new(config);
+        let allowed = (1..=200u32)
+            .filter(|&i| {
+                let a = SocketAddr::from(([198, 51, 100, i as u8], 5060));
+                sim.guard.check_packet(sim.now, a, Transport::Udp) == Verdict::Allow
+            })
+            .count();
+        assert_eq!(allowed, 50);
+        assert_eq!(started(&sim)[0].0, BanKey::Prefix { net: "198.51.100.0/24".parse().unwrap() });
+        // Off by default.
+        let sim = Sim::default();
+        let allowed = (1..=200u32)
+            .filter(|&i| {
+                let a = SocketAddr::from(([198, 51, 100, i as u8], 5060));
+                sim.guard.check_packet(sim.now, a, Transport::Udp) == Verdict::Allow
+            })
+            .count();
+        assert_eq!(allowed, 200);
+    }
+
+    #[test]
+    fn static_rules_deny_allow_and_raise_the_budget() {
+        let sim = Sim::default();
+        let trunk = addr("192.0.2.10:5060");
+        let denied = addr("198.51.100.66:5060");
+        let office = addr("203.0.113.20:5060");
+        // Tracked before the rules arrive: the change applies at the next packet.
+        assert_eq!(burst(&sim, denied, 1), 1);
+        sim.guard
+            .set_static_rules(StaticRules {
+                global_allow: vec!["192.0.2.0/24".parse().unwrap()],
+                global_deny: vec!["198.51.100.0/24".parse().unwrap()],
+                tenants: vec![TenantRules {
+                    tenant: "office.example".into(),
+                    allow: vec!["203.0.113.0/24".parse().unwrap()],
+                    deny: vec![],
+                }],
+            })
+            .unwrap();
+        assert_eq!(burst(&sim, denied, 10), 0);
+        assert_eq!(burst(&sim, trunk, 20_000), 20_000);
+        assert_eq!(burst(&sim, office, 5000), 4000);
+        let s = sim.guard.stats();
+        assert_eq!(s.dropped_static, 10);
+        // Back to no rules: the trunk is metered again.
+        sim.guard.set_static_rules(StaticRules::default()).unwrap();
+        assert_eq!(burst(&sim, trunk, 1000), 500);
+        assert_eq!(burst(&sim, denied, 1), 1);
+    }
+
+    #[test]
+    fn requests_on_connections_are_metered_and_banned_ones_dropped() {
+        let mut sim = Sim::default();
+        let src = addr("198.51.100.5:40001");
+        let info = RequestInfo::new(src, Transport::Tls, "OPTIONS");
+        assert_eq!(sim.guard.check_packet(sim.now, src, Transport::Tls), Verdict::Allow);
+        let allowed = (0..1000)
+            .filter(|_| sim.guard.observe_request(sim.now, &info) == Verdict::Allow)
+            .count();
+        // 500 in the budget, of which the accepted connection used one.
+        assert_eq!(allowed, 499);
+        assert_eq!(started(&sim).len(), 1);
+        // Over UDP, check_packet already counted the datagram: observing does not count.
+        sim.secs(1);
+        let udp = RequestInfo::new(addr("198.51.100.6:5060"), Transport::Udp, "OPTIONS");
+        assert!((0..2000).all(|_| sim.guard.observe_request(sim.now, &udp) == Verdict::Allow));
+    }
+
+    #[test]
+    fn a_known_flow_is_matched_by_connection() {
+        let sim = Sim::default();
+        let phone = addr("198.51.100.7:50000");
+        sim.guard.registration_ok(sim.now, phone, Some(9), Duration::from_secs(600));
+        assert_eq!(burst(&sim, addr("198.51.100.7:1"), 1000), 500);
+        let on_flow =
+            RequestInfo { flow: Some(9), ..RequestInfo::new(phone, Transport::Tls, "INVITE") };
+        let other_flow = RequestInfo { flow: Some(10), ..on_flow };
+        assert_eq!(sim.guard.observe_request(sim.now, &on_flow), Verdict::Allow);
+        assert_eq!(sim.guard.observe_request(sim.now, &other_flow), Verdict::Drop);
+    }
+
+    #[test]
+    fn a_scanner_user_agent_bans_the_address_but_not_its_known_devices() {
+        let sim = Sim::default();
+        let phone = addr("198.51.100.8:5062");
+        sim.guard.registration_ok(sim.now, phone, None, Duration::from_secs(600));
+        let scan = addr("198.51.100.8:5070");
+        let mut info = RequestInfo::new(scan, Transport::Udp, "OPTIONS");
+        info.user_agent = Some("friendly-scanner");
+        assert_eq!(sim.guard.check_packet(sim.now, scan, Transport::Udp), Verdict::Allow);
+        assert_eq!(sim.guard.observe_request(sim.now, &info), Verdict::Drop);
+        let events = sim.events();
+        assert!(matches!(
+            &events[0],
+            GuardEvent::ScannerDetected { source, signals, user_agent: Some(ua) }
+                if *source == scan && *signals == ScannerSignals::USER_AGENT && ua == "friendly-scanner"
+        ));
+        assert!(matches!(
+            &events[1],
+            GuardEvent::BanStarted { key: BanKey::Ip { .. }, reason: BanReason::Scanner { signals }, duration_secs: 300, offences: 1 }
+                if *signals == ScannerSignals::USER_AGENT
+        ));
+        assert_eq!(burst(&sim, scan, 1), 0);
+        assert_eq!(burst(&sim, phone, 1), 1);
+        // A known device is not scored at all.
+        let mut from_phone = RequestInfo::new(phone, Transport::Udp, "OPTIONS");
+        from_phone.user_agent = Some("friendly-scanner");
+        assert_eq!(sim.guard.observe_request(sim.now, &from_phone), Verdict::Allow);
+    }
+
+    fn unauth_register(src: SocketAddr, user: &str) -> RequestInfo<'_> {
+        let mut r = RequestInfo::new(src, Transport::Udp, "REGISTER");
+        r.from_user = Some(user);
+        r.to_user = Some(user);
+        r.target_user = Some(user);
+        r
+    }
+
+    #[test]
+    fn enumerating_users_from_one_port_is_banned() {
+        let sim = Sim::default();
+        let svwar = addr("198.51.100.9:5061");
+        let users: Vec<String> = (100..400).map(|n| n.to_string()).collect();
+        let first_drop = users
+            .iter()
+            .position(|u| {
+                sim.guard.observe_request(sim.now, &unauth_register(svwar, u)) == Verdict::Drop
+            })
+            .expect("banned");
+        // 16 free users, then 10 points per user: about the 26th distinct user (hash
+        // collisions in the 128-bit set can add a few).
+        assert!((25..40).contains(&first_drop), "banned at user {first_drop}");
+    }
+
+    #[test]
+    fn an_office_booting_is_not_enumeration() {
+        let sim = Sim::default();
+        for p in 0..200u16 {
+            let phone = SocketAddr::from(([203, 0, 113, 30], 10_000 + p));
+            let user = (200 + p).to_string();
+            assert_eq!(
+                sim.guard.observe_request(sim.now, &unauth_register(phone, &user)),
+                Verdict::Allow
+            );
+        }
+        // A phone with 16 lines on one port is within the free allowance.
+        let multi = addr("203.0.113.31:5060");
+        for l in 0..16 {
+            let user = (300 + l).to_string();
+            assert_eq!(
+                sim.guard.observe_request(sim.now, &unauth_register(multi, &user)),
+                Verdict::Allow
+            );
+        }
+        assert!(sim.events().is_empty());
+    }
+
+    #[test]
+    fn weak_signals_add_up_only_when_frequent() {
+        let mut sim = Sim::default();
+        let src = addr("198.51.100.10:5060");
+        let mut ping = RequestInfo::new(src, Transport::Udp, "OPTIONS");
+        ping.from_user = Some("100");
+        ping.to_user = Some("100");
+        // One self-addressed OPTIONS every 30 s (25 points, 30 decay): never banned.
+        for _ in 0..100 {
+            assert_eq!(sim.guard.observe_request(sim.now, &ping), Verdict::Allow);
+            sim.secs(30);
+        }
+        // Four within a fraction of a second: 100 points.
+        let verdicts: Vec<Verdict> = (0..4)
+            .map(|_| {
+                sim.advance(Duration::from_millis(100));
+                sim.guard.observe_request(sim.now, &ping)
+            })
+            .collect();
+        assert_eq!(verdicts, [Verdict::Allow, Verdict::Allow, Verdict::Allow, Verdict::Drop]);
+        // One detection event for the signal, then the ban.
+        let events = sim.events();
+        let detected =
+            events.iter().filter(|e| matches!(e, GuardEvent::ScannerDetected { .. })).count();
+        assert!(detected >= 1);
+        assert!(matches!(events.last(), Some(GuardEvent::BanStarted { .. })));
+    }
+}

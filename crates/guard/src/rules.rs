@@ -161,8 +161,8 @@ impl Compiled {
                 .or_default()
                 .extend(t.deny.iter().map(Net::from_ipnet));
         }
-        v4.sort_by(|a, b| b.len.cmp(&a.len));
-        v6.sort_by(|a, b| b.len.cmp(&a.len));
+        v4.sort_by_key(|l| std::cmp::Reverse(l.len));
+        v6.sort_by_key(|l| std::cmp::Reverse(l.len));
         Ok(Compiled { v4, v6, tenant_deny, source: rules })
     }
 
