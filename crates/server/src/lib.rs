@@ -7,6 +7,7 @@
 //! this crate owns the I/O, the tasks and their graceful shutdown.
 
 pub mod auth;
+pub mod b2bua;
 pub mod config;
 pub mod core;
 pub mod options;

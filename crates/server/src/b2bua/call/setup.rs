@@ -1,0 +1,242 @@
+//! Setting a call up: authentication, tenant rules, callee, gate, contacts, forks.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use ringfence_sip_types::header::NameAddr;
+use ringfence_sip_types::{Host, SipUri, Uri};
+use ringfence_store::{Disposition, EncryptionRequirement, ExtensionNumber};
+
+use super::{ActiveGuard, Call, Fork, Parties};
+use crate::auth::{AuthOutcome, ChallengeKind, realm_of};
+use crate::b2bua::build::{self, Body, CalleeInvite};
+use crate::b2bua::hooks::{CallAttempt, CallOrigin, Destination, GateDecision, SdpKind, Side};
+use crate::b2bua::routing::dialog_key;
+use crate::b2bua::sdp;
+use crate::core::caller_realm;
+use crate::registrar::Location;
+
+/// An address of record in the tenant's domain.
+fn aor(user: &str, domain: &str) -> NameAddr {
+    let host = Host::parse(domain).unwrap_or_else(|_| Host::Domain(domain.to_owned()));
+    NameAddr::new(Uri::Sip(SipUri::new(host).with_user(user)))
+}
+
+impl Call {
+    /// Everything between the caller's INVITE and the forks ringing. Sets the outcome
+    /// when the call goes no further.
+    pub(super) async fn setup(&mut self) {
+        let sh = self.sh.clone();
+        let realm = caller_realm(&self.a.invite);
+        let identity = match sh
+            .auth
+            .authenticate(&self.a.invite, &self.a.source, &realm, ChallengeKind::Proxy)
+            .await
+        {
+            AuthOutcome::Authenticated(i) => i,
+            AuthOutcome::Challenge(r) | AuthOutcome::Unavailable(r) => {
+                // Not the caller's call yet: no record.
+                self.respond_a(r);
+                self.set_outcome(Disposition::Failed, None, "not authenticated");
+                return;
+            }
+        };
+        let tenant = identity.tenant.clone();
+        self.record = true;
+        self.log.caller.clone_from(&identity.number);
+        self.log.from_extension = Some(identity.extension_id);
+        self.parties = Some(Parties {
+            tenant: tenant.clone(),
+            caller_id: identity.extension_id,
+            caller: identity.number.clone(),
+            callee_id: None,
+        });
+        let n = sh.active.fetch_add(1, Ordering::SeqCst) + 1;
+        self.active = Some(ActiveGuard(sh.clone()));
+        if n > sh.config.max_calls {
+            tracing::warn!(tenant = %tenant.id, "call refused: too many calls in progress");
+            return self.refuse(503, Disposition::Failed, "too many calls in progress", None);
+        }
+        if sh.draining.load(Ordering::SeqCst) {
+            return self.refuse(503, Disposition::Failed, "server shutting down", None);
+        }
+        if !self.a.invite.contacts().is_ok_and(|c| c.iter().any(|c| c.address().is_some())) {
+            return self.refuse(400, Disposition::Failed, "INVITE without Contact", None);
+        }
+
+        // The destination: an extension of the caller's tenant, by the Request-URI's user.
+        let domain = tenant.domain.as_str().to_owned();
+        let dialled = self.log.callee.clone();
+        if dialled.is_empty() {
+            return self.refuse(404, Disposition::Failed, "no user in the Request-URI", None);
+        }
+        let same_tenant = realm_of(&self.a.invite.uri).is_some_and(|host| {
+            host == domain || self.a.invite.uri.as_sip().is_some_and(|u| u.host.ip().is_some())
+        });
+        if !same_tenant {
+            return self.refuse(
+                404,
+                Disposition::Failed,
+                "destination domain is not the caller's tenant",
+                None,
+            );
+        }
+
+        // The caller's leg against the tenant's encryption requirement.
+        let encryption = tenant.settings.encryption;
+        let offer = sdp::request_sdp(&self.a.invite).map(sdp::inspect);
+        self.caller_offer = !self.a.invite.body.is_empty();
+        self.offer_srtp = offer.is_some_and(|o| o.all_srtp());
+        if encryption == EncryptionRequirement::Required {
+            if !self.a.source.transport.is_secure() {
+                return self.refuse(
+                    488,
+                    Disposition::Failed,
+                    "encryption required: the caller is not on TLS",
+                    Some("TLS required by the tenant's policy"),
+                );
+            }
+            if !self.offer_srtp {
+                return self.refuse(
+                    488,
+                    Disposition::Failed,
+                    "encryption required: the offer is not SRTP",
+                    Some("SRTP (RTP/SAVP with a=crypto) required by the tenant's policy"),
+                );
+            }
+        }
+
+        // The callee, and the caller's name as the tenant knows it.
+        let is_extension = ExtensionNumber::parse(&dialled).is_ok();
+        let (callee, caller_ext) = tokio::join!(
+            async {
+                if is_extension {
+                    sh.store.extension_by_number(tenant.id, &dialled).await
+                } else {
+                    Ok(None)
+                }
+            },
+            sh.store.extension(tenant.id, identity.extension_id),
+        );
+        let callee = match callee {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "callee lookup failed");
+                return self.refuse(500, Disposition::Failed, "store unavailable", None);
+            }
+        };
+        let caller_name = caller_ext.ok().flatten().map(|e| e.display_name).unwrap_or_default();
+        if is_extension && callee.is_none() {
+            return self.refuse(404, Disposition::Failed, "no such extension", None);
+        }
+        let destination = match &callee {
+            Some(c) => Destination::Extension { number: c.number.as_str(), id: c.id },
+            None => Destination::External { dialled: &dialled },
+        };
+        let decision = sh.gate.check(&CallAttempt {
+            call: self.id,
+            tenant: &tenant,
+            caller: &identity.number,
+            caller_id: identity.extension_id,
+            destination,
+            origin: CallOrigin::DialledCall,
+            source: self.a.source,
+        });
+        if let GateDecision::Deny { status, reason } = decision {
+            let status = if (400..700).contains(&status) { status } else { 403 };
+            return self.refuse(status, Disposition::Blocked, &reason, None);
+        }
+        let Some(callee) = callee else {
+            return self.refuse(404, Disposition::Failed, "no route to the destination", None);
+        };
+        self.log.to_extension = Some(callee.id);
+        if let Some(p) = self.parties.as_mut() {
+            p.callee_id = Some(callee.id);
+        }
+        if !callee.enabled {
+            return self.refuse(480, Disposition::Unavailable, "extension disabled", None);
+        }
+
+        // Where the callee can be reached: every live contact, TLS only when required or
+        // when the offer carries SRTP keys (they must never cross a plain leg).
+        let tls_only =
+            encryption == EncryptionRequirement::Required || offer.is_some_and(|o| o.carries_keys);
+        let all = sh.registrar.locate(tenant.id, callee.id);
+        let registered = all.len();
+        let targets: Vec<Location> =
+            all.into_iter().filter(|l| !tls_only || l.peer.transport.is_secure()).collect();
+        if targets.is_empty() {
+            let reason = if registered == 0 {
+                "callee not registered"
+            } else {
+                "no device of the callee is registered over TLS"
+            };
+            return self.refuse(480, Disposition::Unavailable, reason, None);
+        }
+
+        // One INVITE per device.
+        let from = aor(&identity.number, &domain);
+        let from = if caller_name.is_empty() { from } else { from.with_display_name(caller_name) };
+        let to = aor(callee.number.as_str(), &domain);
+        let mut refusal = None;
+        for (i, loc) in targets.iter().enumerate() {
+            let body = match sdp::request_sdp(&self.a.invite) {
+                Some(s) => match self.rewrite(
+                    Side::Caller,
+                    SdpKind::Offer,
+                    s,
+                    self.a.source.transport,
+                    loc.peer.transport,
+                    Some(i),
+                ) {
+                    Ok(b) => Some(Body::sdp(b)),
+                    Err(r) => {
+                        refusal = Some(r);
+                        continue;
+                    }
+                },
+                None => Body::of(&self.a.invite.headers, &self.a.invite.body),
+            };
+            let transport = loc.peer.transport;
+            let local = self.local(transport);
+            let call_id = sh.core.new_call_id(None);
+            let tag = sh.core.new_tag();
+            let invite = build::callee_invite(CalleeInvite {
+                target: loc.contact.clone(),
+                path: &loc.path,
+                via: build::via(&local, transport, &sh.core.new_branch()),
+                from: from.clone().with_tag(&tag),
+                to: to.clone(),
+                call_id: &call_id,
+                max_forwards: build::next_hops(&self.a.invite),
+                contact: build::contact(&local, transport, loc.contact.is_sips()),
+                body,
+                caller_invite: &self.a.invite,
+            });
+            // Routed before it is sent, so an answer (or the INVITE looping back to us)
+            // always finds the call.
+            sh.table().add_dialog(self.id, dialog_key(&call_id, &tag));
+            if let Some((id, tx)) = self.start(invite.clone(), loc.peer, true).await {
+                self.forks.push(Fork {
+                    id,
+                    tx,
+                    invite,
+                    peer: loc.peer,
+                    tag,
+                    status: None,
+                    ack: None,
+                });
+            }
+        }
+        if self.forks.is_empty() {
+            return match refusal {
+                Some(r) => self.refuse(r.status, Disposition::Failed, &r.warning, Some(&r.warning)),
+                None => {
+                    self.refuse(480, Disposition::Unavailable, "no device could be reached", None)
+                }
+            };
+        }
+        tracing::debug!(call = %self.id, forks = self.forks.len(), "callee ringing");
+        self.ring_deadline = Some(Instant::now() + sh.config.ring_timeout);
+    }
+}
