@@ -171,6 +171,7 @@ impl CallRecordRepo for AnyStore {
 impl RegistrationRepo for AnyStore {
     delegate! {
         upsert_binding(binding: &RegistrationBinding) -> ();
+        apply_binding_changes(changes: &[BindingChange]) -> Vec<Result<()>>;
         remove_binding(tenant: TenantId, extension: ExtensionId, contact_uri: &str) -> bool;
         remove_bindings(tenant: TenantId, extension: ExtensionId) -> u64;
         list_bindings(tenant: TenantId, extension: ExtensionId, now: OffsetDateTime) -> Vec<RegistrationBinding>;

@@ -310,6 +310,15 @@ pub trait RegistrationRepo {
         &self,
         binding: &RegistrationBinding,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Applies `changes` in order in ONE transaction (one sync to disk for the whole batch:
+    /// the registrar's group commit). Returns one result per change: `NotFound` for an
+    /// upsert whose extension is not in the binding's tenant (that change alone is skipped),
+    /// `Ok` otherwise (removing an absent binding is `Ok`). `Err` (nothing stored) only when
+    /// the transaction itself fails.
+    fn apply_binding_changes(
+        &self,
+        changes: &[BindingChange],
+    ) -> impl Future<Output = Result<Vec<Result<()>>>> + Send;
     /// Removes one binding; false if there was none.
     fn remove_binding(
         &self,

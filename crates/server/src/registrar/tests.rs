@@ -22,14 +22,17 @@ struct Bindings {
 }
 
 impl BindingStore for Bindings {
-    fn apply<'a>(&'a self, ops: &'a [BindingOp]) -> BoxFuture<'a, Vec<Result<(), StoreError>>> {
+    fn apply<'a>(
+        &'a self,
+        ops: &'a [BindingOp],
+    ) -> BoxFuture<'a, Result<Vec<Result<(), StoreError>>, StoreError>> {
         let fail = *self.fail.lock().unwrap();
         self.applied.lock().unwrap().extend(ops.iter().cloned());
         let out = ops
             .iter()
             .map(|_| if fail { Err(StoreError::NotFound { what: "extension" }) } else { Ok(()) })
             .collect();
-        Box::pin(async move { out })
+        Box::pin(async move { Ok(out) })
     }
     fn load(
         &self,

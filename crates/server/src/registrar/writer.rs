@@ -13,42 +13,33 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ringfence_store::{ExtensionId, RegistrationBinding, RegistrationRepo, StoreError, TenantId};
+use ringfence_store::{
+    BindingChange, ExtensionId, RegistrationBinding, RegistrationRepo, StoreError, TenantId,
+};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::BoxFuture;
 
-/// One change to the stored bindings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BindingOp {
-    /// Store (insert or replace) this binding.
-    Upsert(RegistrationBinding),
-    /// Remove the binding `contact_uri` of an extension.
-    Remove {
-        /// The tenant.
-        tenant: TenantId,
-        /// The extension.
-        extension: ExtensionId,
-        /// The binding's key.
-        contact_uri: String,
-    },
-}
+/// One change to the stored bindings (the store's type: a batch of them is one transaction).
+pub type BindingOp = BindingChange;
 
-impl BindingOp {
-    fn key(&self) -> (ExtensionId, &str) {
-        match self {
-            BindingOp::Upsert(b) => (b.extension_id, &b.contact_uri),
-            BindingOp::Remove { extension, contact_uri, .. } => (*extension, contact_uri),
-        }
+fn op_key(op: &BindingOp) -> (ExtensionId, &str) {
+    match op {
+        BindingChange::Upsert(b) => (b.extension_id, &b.contact_uri),
+        BindingChange::Remove { extension, contact_uri, .. } => (*extension, contact_uri),
     }
 }
 
 /// What the registrar needs from the store, object-safe.
 pub trait BindingStore: Send + Sync + 'static {
-    /// Applies `ops` in order; one result per op.
-    fn apply<'a>(&'a self, ops: &'a [BindingOp]) -> BoxFuture<'a, Vec<Result<(), StoreError>>>;
+    /// Applies `ops` in order as one unit; one result per op, or `Err` when nothing was
+    /// stored.
+    fn apply<'a>(
+        &'a self,
+        ops: &'a [BindingOp],
+    ) -> BoxFuture<'a, Result<Vec<Result<(), StoreError>>, StoreError>>;
     /// Every binding not lapsed at `now` (startup).
     fn load(
         &self,
@@ -65,28 +56,17 @@ pub trait BindingStore: Send + Sync + 'static {
     fn purge(&self, now: OffsetDateTime) -> BoxFuture<'_, Result<u64, StoreError>>;
 }
 
-/// [`BindingStore`] over any store.
-///
-/// The repository has no multi-binding transaction, so a batch is written as one store
-/// call per (coalesced) change; a store method taking the whole batch in one transaction
-/// would turn this into a true group commit with one sync per batch.
+/// [`BindingStore`] over any store: a batch is one store transaction (one sync to disk),
+/// so under load many REGISTERs share one commit.
 #[derive(Debug, Clone)]
 pub struct StoreBindings<S>(pub S);
 
 impl<S: RegistrationRepo + Send + Sync + 'static> BindingStore for StoreBindings<S> {
-    fn apply<'a>(&'a self, ops: &'a [BindingOp]) -> BoxFuture<'a, Vec<Result<(), StoreError>>> {
-        Box::pin(async move {
-            let mut out = Vec::with_capacity(ops.len());
-            for op in ops {
-                out.push(match op {
-                    BindingOp::Upsert(b) => self.0.upsert_binding(b).await,
-                    BindingOp::Remove { tenant, extension, contact_uri } => {
-                        self.0.remove_binding(*tenant, *extension, contact_uri).await.map(|_| ())
-                    }
-                });
-            }
-            out
-        })
+    fn apply<'a>(
+        &'a self,
+        ops: &'a [BindingOp],
+    ) -> BoxFuture<'a, Result<Vec<Result<(), StoreError>>, StoreError>> {
+        Box::pin(self.0.apply_binding_changes(ops))
     }
 
     fn load(
@@ -199,7 +179,7 @@ async fn write_batch(store: &dyn BindingStore, batch: &mut Vec<Job>) {
     for job in batch.drain(..) {
         let mut mine = Vec::with_capacity(job.ops.len());
         for op in job.ops {
-            let (ext, uri) = op.key();
+            let (ext, uri) = op_key(&op);
             let key = (ext, uri.to_owned());
             let i = match index.get(&key) {
                 Some(&i) => {
@@ -216,10 +196,16 @@ async fn write_batch(store: &dyn BindingStore, batch: &mut Vec<Job>) {
         }
         deps.push((job.done, mine));
     }
-    let results = store.apply(&finals).await;
+    let results = match store.apply(&finals).await {
+        Ok(results) => results,
+        Err(e) => {
+            tracing::error!(error = %e, changes = finals.len(), "storing a batch of bindings failed");
+            Vec::new()
+        }
+    };
     for (i, r) in results.iter().enumerate() {
         if let Err(e) = r {
-            tracing::error!(error = %e, op = ?finals.get(i).map(BindingOp::key), "storing a binding failed");
+            tracing::error!(error = %e, op = ?finals.get(i).map(op_key), "storing a binding failed");
         }
     }
     for (done, mine) in deps {
@@ -241,19 +227,22 @@ mod tests {
     }
 
     impl BindingStore for Recorder {
-        fn apply<'a>(&'a self, ops: &'a [BindingOp]) -> BoxFuture<'a, Vec<Result<(), StoreError>>> {
+        fn apply<'a>(
+            &'a self,
+            ops: &'a [BindingOp],
+        ) -> BoxFuture<'a, Result<Vec<Result<(), StoreError>>, StoreError>> {
             self.batches.lock().unwrap().push(ops.to_vec());
             let out = ops
                 .iter()
                 .map(|op| {
-                    if op.key().1.contains("fail") {
+                    if op_key(op).1.contains("fail") {
                         Err(StoreError::NotFound { what: "extension" })
                     } else {
                         Ok(())
                     }
                 })
                 .collect();
-            Box::pin(async move { out })
+            Box::pin(async move { Ok(out) })
         }
         fn load(
             &self,

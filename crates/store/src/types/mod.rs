@@ -19,7 +19,7 @@ pub use call::{
 pub use extension::{Extension, ExtensionUpdate, NewExtension, SipAccount, SipCredentials};
 pub use ids::{CallRecordId, ExtensionId, PhoneNumberId, TenantId, TokenId, UserId};
 pub use number::PhoneNumber;
-pub use registration::RegistrationBinding;
+pub use registration::{BindingChange, RegistrationBinding};
 pub use scalars::{CountryCode, E164, Email, ExtensionNumber, SipDomain};
 pub use tenant::{
     BlockKind, BusinessHours, CallerIdBlock, CredentialPolicy, EncryptionRequirement, FraudLimits,

@@ -39,6 +39,22 @@ pub struct RegistrationBinding {
     pub path: Vec<String>,
 }
 
+/// One change to the stored bindings, for [`RegistrationRepo::apply_binding_changes`](crate::RegistrationRepo::apply_binding_changes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BindingChange {
+    /// Add or refresh this binding (key: extension and contact URI).
+    Upsert(RegistrationBinding),
+    /// Remove the binding `contact_uri` of an extension.
+    Remove {
+        /// The tenant.
+        tenant: TenantId,
+        /// The extension.
+        extension: ExtensionId,
+        /// The binding's key.
+        contact_uri: String,
+    },
+}
+
 impl RegistrationBinding {
     pub(crate) fn validate(&self) -> Result<()> {
         let long = |v: &str, max: usize| v.len() > max || v.chars().any(char::is_control);

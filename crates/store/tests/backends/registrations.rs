@@ -97,4 +97,60 @@ async fn bindings_refresh_remove_expire_and_survive_reopen(mut db: TestDb) {
     assert!(s.active_bindings(now()).await.unwrap().is_empty());
 }
 
-both_backends!(bindings_refresh_remove_expire_and_survive_reopen);
+/// The registrar's group commit: many changes in one transaction, a change for a foreign or
+/// vanished extension skipped alone, an invalid one refused alone, order kept.
+async fn binding_batches_apply_in_one_transaction(mut db: TestDb) {
+    let s = db.store.clone();
+    let t = tenant(&s, "one.example.com").await;
+    let t2 = tenant(&s, "two.example.com").await;
+    let e = extension(&s, &t, "100").await;
+    let gone = extension(&s, &t, "102").await;
+    s.delete_extension(t.id, gone.id, &actor()).await.unwrap();
+
+    let a = binding(&t, &e, "sip:100@192.0.2.1:5061;transport=tls", Duration::hours(1));
+    let mut a2 = a.clone();
+    a2.cseq += 1;
+    let b = binding(&t, &e, "sip:100@192.0.2.2:5061;transport=tls", Duration::hours(1));
+    let mut foreign = b.clone();
+    foreign.tenant_id = t2.id;
+    foreign.contact_uri = "sip:evil@203.0.113.1".into();
+    let vanished = binding(&t, &gone, "sip:102@192.0.2.5", Duration::hours(1));
+    let mut bad = b.clone();
+    bad.contact_uri = String::new();
+    let c = binding(&t, &e, "sip:100@192.0.2.3:5061;transport=tls", Duration::hours(1));
+
+    let changes = vec![
+        BindingChange::Upsert(a.clone()),
+        BindingChange::Upsert(b.clone()),
+        BindingChange::Upsert(foreign),
+        BindingChange::Upsert(vanished),
+        BindingChange::Upsert(bad),
+        BindingChange::Upsert(a2.clone()),
+        BindingChange::Upsert(c.clone()),
+        BindingChange::Remove { tenant: t.id, extension: e.id, contact_uri: c.contact_uri.clone() },
+        BindingChange::Remove {
+            tenant: t.id,
+            extension: e.id,
+            contact_uri: "sip:never@192.0.2.99".into(),
+        },
+    ];
+    let results = s.apply_binding_changes(&changes).await.unwrap();
+    assert_eq!(results.len(), changes.len());
+    assert!(results[0].is_ok() && results[1].is_ok());
+    assert!(matches!(results[2], Err(StoreError::NotFound { what: "extension" })));
+    assert!(matches!(results[3], Err(StoreError::NotFound { what: "extension" })));
+    assert!(matches!(results[4], Err(StoreError::Invalid { field: "contact_uri", .. })));
+    assert!(results[5..].iter().all(Result::is_ok));
+
+    // Order kept: the refresh replaced the first, the last contact was added then removed.
+    db.reopen().await;
+    let s = db.store.clone();
+    assert_eq!(s.list_bindings(t.id, e.id, now()).await.unwrap(), vec![a2, b]);
+    assert_eq!(s.active_bindings(now()).await.unwrap().len(), 2);
+    assert!(s.apply_binding_changes(&[]).await.unwrap().is_empty());
+}
+
+both_backends!(
+    bindings_refresh_remove_expire_and_survive_reopen,
+    binding_batches_apply_in_one_transaction
+);

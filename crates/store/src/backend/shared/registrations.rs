@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 
 use super::common::{Row, get, get_id, get_parsed, get_ts, get_u64};
-use super::{Db, ts};
+use super::{Db, begin_write, ts};
 use crate::backend::{SqlStore, map_fk};
 use crate::error::{Result, StoreError};
 use crate::repo::RegistrationRepo;
@@ -43,47 +43,111 @@ fn binding_from_row(row: &Row) -> Result<RegistrationBinding> {
     })
 }
 
+/// Adds or refreshes a binding on `conn`; false when the extension is not in the binding's
+/// tenant. The existence check is part of the statement (no foreign-key error), so inside a
+/// batch transaction a vanished extension skips its change instead of aborting the batch.
+async fn upsert_on(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    b: &RegistrationBinding,
+) -> Result<bool> {
+    b.validate()?;
+    let path =
+        serde_json::to_string(&b.path).map_err(|e| StoreError::invalid("path", e.to_string()))?;
+    // The update only applies within the same tenant; a binding of another tenant's
+    // extension returns no row.
+    let sql = concat!(
+        "INSERT INTO registration_bindings (",
+        cols!(),
+        ", updated_at) ",
+        "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 ",
+        "WHERE EXISTS (SELECT 1 FROM extensions WHERE id = $2 AND tenant_id = $1) ",
+        "ON CONFLICT (extension_id, contact_uri) DO UPDATE SET source = excluded.source, ",
+        "transport = excluded.transport, expires_at = excluded.expires_at, call_id = excluded.call_id, ",
+        "cseq = excluded.cseq, instance_id = excluded.instance_id, reg_id = excluded.reg_id, ",
+        "user_agent = excluded.user_agent, path = excluded.path, updated_at = excluded.updated_at ",
+        "WHERE registration_bindings.tenant_id = excluded.tenant_id ",
+        "RETURNING extension_id"
+    );
+    let row = sqlx::query(sql)
+        .bind(b.tenant_id.0)
+        .bind(b.extension_id.0)
+        .bind(&b.contact_uri)
+        .bind(b.source.to_string())
+        .bind(b.transport.as_str())
+        .bind(ts(b.expires_at))
+        .bind(&b.call_id)
+        .bind(i64::from(b.cseq))
+        .bind(&b.instance_id)
+        .bind(b.reg_id.map(i64::from))
+        .bind(&b.user_agent)
+        .bind(path)
+        .bind(ts(now()))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| map_fk(e.into(), "extension_id", "no such extension in this tenant"))
+        .map_err(|e| match e {
+            StoreError::Invalid { .. } => StoreError::NotFound { what: "extension" },
+            other => other,
+        })?;
+    Ok(row.is_some())
+}
+
+async fn remove_on(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    tenant: TenantId,
+    extension: ExtensionId,
+    contact_uri: &str,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM registration_bindings WHERE tenant_id = $1 AND extension_id = $2 AND contact_uri = $3",
+    )
+    .bind(tenant.0)
+    .bind(extension.0)
+    .bind(contact_uri)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 impl RegistrationRepo for SqlStore<Db> {
     async fn upsert_binding(&self, b: &RegistrationBinding) -> Result<()> {
-        b.validate()?;
-        let path = serde_json::to_string(&b.path)
-            .map_err(|e| StoreError::invalid("path", e.to_string()))?;
-        // The update only applies within the same tenant; a binding of another tenant's
-        // extension returns no row.
-        let sql = concat!(
-            "INSERT INTO registration_bindings (",
-            cols!(),
-            ", updated_at) ",
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ",
-            "ON CONFLICT (extension_id, contact_uri) DO UPDATE SET source = excluded.source, ",
-            "transport = excluded.transport, expires_at = excluded.expires_at, call_id = excluded.call_id, ",
-            "cseq = excluded.cseq, instance_id = excluded.instance_id, reg_id = excluded.reg_id, ",
-            "user_agent = excluded.user_agent, path = excluded.path, updated_at = excluded.updated_at ",
-            "WHERE registration_bindings.tenant_id = excluded.tenant_id ",
-            "RETURNING extension_id"
-        );
-        let row = sqlx::query(sql)
-            .bind(b.tenant_id.0)
-            .bind(b.extension_id.0)
-            .bind(&b.contact_uri)
-            .bind(b.source.to_string())
-            .bind(b.transport.as_str())
-            .bind(ts(b.expires_at))
-            .bind(&b.call_id)
-            .bind(i64::from(b.cseq))
-            .bind(&b.instance_id)
-            .bind(b.reg_id.map(i64::from))
-            .bind(&b.user_agent)
-            .bind(path)
-            .bind(ts(now()))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| map_fk(e.into(), "extension_id", "no such extension in this tenant"))
-            .map_err(|e| match e {
-                StoreError::Invalid { .. } => StoreError::NotFound { what: "extension" },
-                other => other,
-            })?;
-        row.map(|_| ()).ok_or(StoreError::NotFound { what: "extension" })
+        let mut conn = self.pool.acquire().await?;
+        match upsert_on(&mut conn, b).await? {
+            true => Ok(()),
+            false => Err(StoreError::NotFound { what: "extension" }),
+        }
+    }
+
+    async fn apply_binding_changes(&self, changes: &[BindingChange]) -> Result<Vec<Result<()>>> {
+        // Validate first so a bad change never costs the batch its transaction.
+        let mut out: Vec<Result<()>> = changes
+            .iter()
+            .map(|c| match c {
+                BindingChange::Upsert(b) => b.validate(),
+                BindingChange::Remove { .. } => Ok(()),
+            })
+            .collect();
+        if changes.is_empty() {
+            return Ok(out);
+        }
+        let mut tx = begin_write(&self.pool).await?;
+        for (change, result) in changes.iter().zip(out.iter_mut()) {
+            if result.is_err() {
+                continue;
+            }
+            match change {
+                BindingChange::Upsert(b) => {
+                    if !upsert_on(&mut tx, b).await? {
+                        *result = Err(StoreError::NotFound { what: "extension" });
+                    }
+                }
+                BindingChange::Remove { tenant, extension, contact_uri } => {
+                    remove_on(&mut tx, *tenant, *extension, contact_uri).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn remove_binding(
@@ -92,15 +156,8 @@ impl RegistrationRepo for SqlStore<Db> {
         extension: ExtensionId,
         contact_uri: &str,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "DELETE FROM registration_bindings WHERE tenant_id = $1 AND extension_id = $2 AND contact_uri = $3",
-        )
-        .bind(tenant.0)
-        .bind(extension.0)
-        .bind(contact_uri)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        let mut conn = self.pool.acquire().await?;
+        remove_on(&mut conn, tenant, extension, contact_uri).await
     }
 
     async fn remove_bindings(&self, tenant: TenantId, extension: ExtensionId) -> Result<u64> {
