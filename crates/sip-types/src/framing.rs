@@ -12,13 +12,32 @@
 use crate::error::{Limit, ParseError};
 use crate::limits::Limits;
 use crate::message::Message;
+use crate::message::fast;
 use crate::message::parse::{BodyLength, Head, parse_head};
 
-/// Returns the index just past the empty line ending the head, if present.
+/// Returns the index just past the empty line ending the head (the first `CRLF CRLF`),
+/// if present.
+///
+/// Walks the line ends: every `CRLF CRLF` has its first LF at a line end, so checking
+/// each LF in order finds the first one. SIP text has a line end every few dozen bytes,
+/// where a substring search for `CRLF CRLF` stops at every `CRLF` as a candidate. After
+/// [`LINE_WALK`] line ends (far more than a normal head has) the rest is searched with
+/// `memmem`, which bounds the cost of input made of short lines.
 fn head_end(buf: &[u8]) -> Option<usize> {
+    const LINE_WALK: usize = 160;
+    let mut from = 0;
+    for _ in 0..LINE_WALK {
+        let p = from + memchr::memchr(b'\n', &buf[from..])?;
+        if p >= 1 && buf[p - 1] == b'\r' && buf.get(p + 1..p + 3) == Some(b"\r\n") {
+            return Some(p + 3);
+        }
+        from = p + 1;
+    }
+    // Occurrences starting before `from - 1` had their first LF checked above.
+    let base = from - 1;
     static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
-    FINDER.find(buf).map(|i| i + 4)
+    FINDER.find(&buf[base..]).map(|i| base + i + 4)
 }
 
 fn skip_leading_crlf(buf: &[u8]) -> usize {
@@ -48,9 +67,30 @@ pub fn parse_datagram(buf: &[u8], limits: &Limits) -> Result<Message, ParseError
     if buf.iter().all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t')) {
         return Err(ParseError::Empty);
     }
+    // The one-pass parser takes typical messages; it needs the head as text, and a body
+    // need not be text, so a datagram that is not UTF-8 as a whole offers its valid part.
+    let text = match std::str::from_utf8(buf) {
+        Ok(s) => Some(s),
+        Err(e) => std::str::from_utf8(&buf[..e.valid_up_to()]).ok(),
+    };
+    if let Some((head, body_len, end)) = text.and_then(|s| fast::parse_head(s, limits)) {
+        let parsed = attach_body(head, body_len, &buf[end..]);
+        #[cfg(debug_assertions)]
+        cross_check(buf, limits, &parsed);
+        return parsed;
+    }
+    parse_datagram_general(buf, limits)
+}
+
+/// The general datagram parser: finds the head, parses it, attaches the body.
+fn parse_datagram_general(buf: &[u8], limits: &Limits) -> Result<Message, ParseError> {
     let end = head_end(buf).ok_or(ParseError::UnterminatedHead)?;
     let (head, body_len) = parse_head(&buf[..end - 2], limits)?;
-    let available = &buf[end..];
+    attach_body(head, body_len, &buf[end..])
+}
+
+/// Takes the body from the bytes after the head: up to Content-Length, or all of them.
+fn attach_body(head: Head, body_len: BodyLength, available: &[u8]) -> Result<Message, ParseError> {
     let body = match body_len {
         BodyLength::Absent | BodyLength::Conflicting => available,
         BodyLength::Known(n) if n <= available.len() => &available[..n],
@@ -59,6 +99,23 @@ pub fn parse_datagram(buf: &[u8], limits: &Limits) -> Result<Message, ParseError
         }
     };
     Ok(head.into_message(body.to_vec()))
+}
+
+/// Debug builds (tests, fuzzing) check every message the one-pass parser accepts
+/// against the general parser: same message, same printed bytes, or the same error.
+#[cfg(debug_assertions)]
+fn cross_check(buf: &[u8], limits: &Limits, fast: &Result<Message, ParseError>) {
+    let general = parse_datagram_general(buf, limits);
+    let same = match (fast, &general) {
+        (Ok(a), Ok(b)) => a == b && a.to_bytes() == b.to_bytes(),
+        (Err(a), Err(b)) => a == b,
+        _ => false,
+    };
+    assert!(
+        same,
+        "one-pass and general parsers disagree on {:?}:\n{fast:?}\n{general:?}",
+        String::from_utf8_lossy(buf)
+    );
 }
 
 /// What [`StreamFramer::next`] found.
@@ -167,7 +224,29 @@ impl StreamFramer {
         if end > max {
             return Err(ParseError::LimitExceeded { limit: Limit::MessageSize, max });
         }
-        let (head, body_len) = parse_head(&data[..end - 2], &self.limits)?;
+        let fast = std::str::from_utf8(&data[..end])
+            .ok()
+            .and_then(|s| fast::parse_head(s, &self.limits))
+            .map(|(head, body_len, fast_end)| {
+                debug_assert_eq!(fast_end, end, "one-pass parser found another head end");
+                #[cfg(debug_assertions)]
+                {
+                    let general = parse_head(&data[..end - 2], &self.limits)
+                        .map(|(h, l)| (h.into_message(Vec::new()), l));
+                    let mine = (head.clone().into_message(Vec::new()), body_len);
+                    assert!(
+                        general
+                            .as_ref()
+                            .is_ok_and(|g| *g == mine && g.0.to_bytes() == mine.0.to_bytes()),
+                        "one-pass and general parsers disagree: {mine:?} vs {general:?}"
+                    );
+                }
+                (head, body_len)
+            });
+        let (head, body_len) = match fast {
+            Some(parsed) => parsed,
+            None => parse_head(&data[..end - 2], &self.limits)?,
+        };
         let body_len = match body_len {
             BodyLength::Known(n) => n,
             BodyLength::Absent => return Err(ParseError::MissingContentLength),
@@ -244,6 +323,39 @@ mod tests {
             m.to_bytes(),
             b"OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nl: 0\r\n\r\n"
         );
+    }
+
+    /// The line walk finds the same head end as a plain substring search, also past
+    /// the point where it hands over to `memmem`.
+    #[test]
+    fn head_end_is_first_crlf_crlf() {
+        let reference = |b: &[u8]| b.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"\r\n\r\n".to_vec(),
+            b"\n\r\n".to_vec(),
+            b"a\r\n\r\nb".to_vec(),
+            b"a\n\r\n\r\n".to_vec(),
+            b"a\r\n\r\r\n\r\n".to_vec(),
+            b"a\r\n\r\n\r\n".to_vec(),
+            b"a\r\n\r".to_vec(),
+        ];
+        for n in [150, 159, 160, 161, 162, 400] {
+            for tail in [&b"\r\n\r\n"[..], b"\r\n", b"\n\r\n\r\n", b"x\r\n\r\nx"] {
+                let mut v = b"x\n".repeat(n);
+                v.extend_from_slice(tail);
+                cases.push(v);
+                let mut v = b"ab\r\n".repeat(n);
+                v.extend_from_slice(tail);
+                cases.push(v);
+                let mut v = b"\n".repeat(n);
+                v.extend_from_slice(tail);
+                cases.push(v);
+            }
+        }
+        for c in &cases {
+            assert_eq!(head_end(c), reference(c), "{:?}", String::from_utf8_lossy(c));
+        }
     }
 
     #[test]

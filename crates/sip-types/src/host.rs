@@ -47,9 +47,13 @@ impl Host {
                     .map(HostKind::Ipv6)
                     .map_err(|_| "invalid IPv6 address")
             }
-            Some(c) if c.is_ascii_digit() && b.iter().all(|c| c.is_ascii_digit() || *c == b'.') => {
-                parse_ipv4(b).map(HostKind::Ipv4).ok_or("invalid host name")
-            }
+            // Text of digits and dots is an IPv4 address or nothing: `toplabel` starts
+            // with ALPHA, so it is never a host name either.
+            Some(c) if c.is_ascii_digit() => match parse_ipv4(b) {
+                Some(a) => Ok(HostKind::Ipv4(a)),
+                None if valid_hostname(b) => Ok(HostKind::Domain),
+                None => Err("invalid host name"),
+            },
             Some(_) => {
                 if valid_hostname(b) {
                     Ok(HostKind::Domain)
@@ -115,7 +119,8 @@ pub(crate) enum HostKind {
     Ipv6(Ipv6Addr),
 }
 
-/// `IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT`, each at most 255.
+/// `IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT`, each at most 255;
+/// `None` for anything else.
 fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
     let mut n = 0;
@@ -130,12 +135,14 @@ fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
             n += 1;
             val = 0;
             digits = 0;
-        } else {
+        } else if c.is_ascii_digit() {
             digits += 1;
             val = val * 10 + u16::from(c - b'0');
             if digits > 3 || val > 255 {
                 return None;
             }
+        } else {
+            return None;
         }
     }
     if n != 3 || digits == 0 {
@@ -145,31 +152,59 @@ fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
-/// `hostname = *( domainlabel "." ) toplabel [ "." ]` in one pass.
+/// `alphanum / "-" / "."`: the characters of a host name or IPv4 address.
+static HOST_CHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_alphanumeric() || c == b'-' as usize || c == b'.' as usize;
+        c += 1;
+    }
+    t
+};
+
+/// True for `alphanum / "-" / "."`.
+#[inline(always)]
+pub(crate) fn is_host_char(c: u8) -> bool {
+    HOST_CHAR[c as usize]
+}
+
+/// `alphanum / "-"`, the characters inside a label.
+static LABEL_CHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_alphanumeric() || c == b'-' as usize;
+        c += 1;
+    }
+    t
+};
+
+/// `hostname = *( domainlabel "." ) toplabel [ "." ]` in one pass, a label at a time:
+/// a label starts with an alphanumeric, does not end with `-` and has at most 63
+/// characters; the last one starts with a letter.
 fn valid_hostname(b: &[u8]) -> bool {
     let b = b.strip_suffix(b".").unwrap_or(b);
-    let mut label_start = 0;
-    let mut prev = b'.';
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'.' {
-            if prev == b'.' || prev == b'-' || i - label_start > 63 {
-                return false;
-            }
-            label_start = i + 1;
-        } else if c == b'-' {
-            if prev == b'.' {
-                return false;
-            }
-        } else if !c.is_ascii_alphanumeric() {
+    let n = b.len();
+    let mut i = 0;
+    loop {
+        let label_start = i;
+        if i == n || !b[i].is_ascii_alphanumeric() {
             return false;
         }
-        prev = c;
+        i += 1;
+        i = crate::text::run(b, i, |c| LABEL_CHAR[c as usize]);
+        if b[i - 1] == b'-' || i - label_start > 63 {
+            return false;
+        }
+        if i == n {
+            return b[label_start].is_ascii_alphabetic();
+        }
+        if b[i] != b'.' {
+            return false;
+        }
+        i += 1;
     }
-    // The last label (toplabel) must start with ALPHA and not end with '-'.
-    prev != b'.'
-        && prev != b'-'
-        && b.len() - label_start <= 63
-        && b[label_start].is_ascii_alphabetic()
 }
 
 /// `port = 1*DIGIT`, at most 65535.

@@ -44,6 +44,8 @@ mod message;
 mod method;
 mod params;
 mod print;
+#[cfg(test)]
+mod reference;
 mod status;
 mod text;
 mod uri;

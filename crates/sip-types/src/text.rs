@@ -43,6 +43,24 @@ const fn table(chars: &[u8], alnum: bool) -> [bool; 256] {
     t
 }
 
+/// Bytes a quoted string may hold with no further check: HTAB, SP and printable ASCII
+/// except `"` and `\`, and every non-ASCII byte (the head is valid UTF-8).
+static QDTEXT_PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0x20;
+    while c < 0x7f {
+        t[c] = c != b'"' as usize && c != b'\\' as usize;
+        c += 1;
+    }
+    let mut c = 0x80;
+    while c < 0x100 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'\t' as usize] = true;
+    t
+};
+
 static TOKEN: [bool; 256] = table(b"-.!%*_+`'~", true);
 static WORD: [bool; 256] = table(b"-.!%*_+`'~()<>:\\\"/[]?{}", true);
 /// user = 1*( unreserved / escaped / user-unreserved ); user-unreserved = "&" / "=" / "+" / "$" / "," / ";" / "?" / "/"
@@ -52,10 +70,80 @@ static PASSWORD: [bool; 256] = table(b"-_.!~*'()&=+$,%", true);
 /// paramchar = param-unreserved / unreserved / escaped; param-unreserved = "[" / "]" / "/" / ":" / "&" / "+" / "$"
 static PARAMCHAR: [bool; 256] = table(b"-_.!~*'()[]/:&+$%", true);
 /// hname/hvalue chars: hnv-unreserved / unreserved / escaped; hnv-unreserved = "[" / "]" / "/" / "?" / ":" / "+" / "$"
+#[cfg(test)]
 static HNV: [bool; 256] = table(b"-_.!~*'()[]/?:+$%", true);
 /// uric = reserved / unreserved / escaped (absolute URIs)
 static URIC: [bool; 256] = table(b"-_.!~*'();/?:@&=+$,%[]#", true);
+// The same classes without `%`, for scanners that handle `escaped` themselves.
+static USER_NP: [bool; 256] = table(b"-_.!~*'()&=+$,;?/", true);
+static PARAMCHAR_NP: [bool; 256] = table(b"-_.!~*'()[]/:&+$", true);
+static HNV_NP: [bool; 256] = table(b"-_.!~*'()[]/?:+$", true);
 
+/// Advances from `i` over bytes of a class; returns the index of the first byte outside
+/// it (or the length). Tests four bytes per step while it can.
+#[inline(always)]
+pub(crate) fn run(b: &[u8], mut i: usize, class: impl Fn(u8) -> bool) -> usize {
+    while let Some(w) = b.get(i..i + 4) {
+        if !(class(w[0]) & class(w[1]) & class(w[2]) & class(w[3])) {
+            break;
+        }
+        i += 4;
+    }
+    while i < b.len() && class(b[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// A character class of the URI grammar that admits `escaped` (`%` HEXDIG HEXDIG).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum EscClass {
+    /// `user` characters.
+    User,
+    /// `paramchar`.
+    Param,
+    /// `hname` / `hvalue` characters.
+    Hnv,
+}
+
+impl EscClass {
+    /// The class without `%`.
+    #[inline(always)]
+    fn plain(self) -> &'static [bool; 256] {
+        match self {
+            EscClass::User => &USER_NP,
+            EscClass::Param => &PARAMCHAR_NP,
+            EscClass::Hnv => &HNV_NP,
+        }
+    }
+}
+
+/// Advances over characters of `class` and valid `%HH` escapes; `None` on a `%` that
+/// does not start a valid escape.
+#[inline(always)]
+pub(crate) fn scan_escaped(b: &[u8], mut i: usize, class: EscClass) -> Option<usize> {
+    let t = class.plain();
+    loop {
+        i = run(b, i, |c| t[c as usize]);
+        if b.get(i) != Some(&b'%') {
+            return Some(i);
+        }
+        if !(i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit()) {
+            return None;
+        }
+        i += 3;
+    }
+}
+
+/// `paramchar` without `%`.
+#[inline]
+pub(crate) fn is_param_char_plain(b: u8) -> bool {
+    PARAMCHAR_NP[b as usize]
+}
+#[inline]
+pub(crate) fn is_qdtext_plain(b: u8) -> bool {
+    QDTEXT_PLAIN[b as usize]
+}
 #[inline]
 pub(crate) fn is_token_char(b: u8) -> bool {
     TOKEN[b as usize]
@@ -76,6 +164,7 @@ pub(crate) fn is_password_char(b: u8) -> bool {
 pub(crate) fn is_param_char(b: u8) -> bool {
     PARAMCHAR[b as usize]
 }
+#[cfg(test)]
 #[inline]
 pub(crate) fn is_hnv_char(b: u8) -> bool {
     HNV[b as usize]
@@ -83,6 +172,58 @@ pub(crate) fn is_hnv_char(b: u8) -> bool {
 #[inline]
 pub(crate) fn is_uric(b: u8) -> bool {
     URIC[b as usize]
+}
+
+/// Loads 8 bytes at `i` as a little-endian word.
+#[inline(always)]
+fn word8(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// Loads 4 bytes at `i` as a little-endian word.
+#[inline(always)]
+fn word4(b: &[u8], i: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[i..i + 4]);
+    u32::from_le_bytes(w)
+}
+
+/// Case-insensitive equality of `b` with `lit`, a lower-case name of letters and `-`
+/// (a header or parameter name), a word at a time.
+///
+/// Each byte of `b` is OR-ed with 0x20 where `lit` has a letter (0x40 is set in every
+/// lower-case letter and clear in `-`, so the mask is `(lit & 0x40) >> 1`): that maps
+/// exactly the two cases of a letter onto it, and leaves `-` to match only itself.
+#[inline(always)]
+pub(crate) fn eq_ignore_letter_case(b: &[u8], lit: &[u8]) -> bool {
+    let n = b.len();
+    if n != lit.len() {
+        return false;
+    }
+    if n >= 8 {
+        let eq = |i| {
+            let l = word8(lit, i);
+            word8(b, i) | ((l & 0x4040_4040_4040_4040) >> 1) == l
+        };
+        let mut i = 0;
+        while i + 8 <= n {
+            if !eq(i) {
+                return false;
+            }
+            i += 8;
+        }
+        i == n || eq(n - 8)
+    } else if n >= 4 {
+        let eq = |i| {
+            let l = word4(lit, i);
+            word4(b, i) | ((l & 0x4040_4040) >> 1) == l
+        };
+        eq(0) && eq(n - 4)
+    } else {
+        b.iter().zip(lit).all(|(x, y)| x | ((y & 0x40) >> 1) == *y)
+    }
 }
 
 /// True when `s` is a non-empty `token`.
@@ -187,8 +328,20 @@ pub(crate) fn quote(text: &str, out: &mut String) {
 }
 
 /// Trims SP, HTAB, CR and LF on both ends (header values may end in folded white space).
+#[inline]
 pub(crate) fn trim_lws(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n')
+    let b = s.as_bytes();
+    let is_lws = |c: u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+    let mut start = 0;
+    while start < b.len() && is_lws(b[start]) {
+        start += 1;
+    }
+    let mut end = b.len();
+    while end > start && is_lws(b[end - 1]) {
+        end -= 1;
+    }
+    // Only ASCII bytes were skipped, so both ends are character boundaries.
+    &s[start..end]
 }
 
 /// A cursor over header-value text implementing the separators of RFC 3261 §25.1.
@@ -233,8 +386,17 @@ impl<'a> Scanner<'a> {
     }
 
     /// Skips `SWS` (which includes a folded line end). Returns true if anything was skipped.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn skip_sws(&mut self) -> bool {
+        // Most separators have no white space around them: decide that inline.
+        match self.peek() {
+            Some(b' ' | b'\t' | b'\r') => self.skip_sws_slow(),
+            _ => false,
+        }
+    }
+
+    #[inline(never)]
+    fn skip_sws_slow(&mut self) -> bool {
         let b = self.s.as_bytes();
         let start = self.pos;
         loop {
@@ -266,9 +428,23 @@ impl<'a> Scanner<'a> {
     }
 
     /// Consumes `SWS c SWS` (e.g. `SEMI`, `EQUAL`, `SLASH`, `COMMA`, `COLON`); on failure
-    /// the position is unchanged.
-    #[inline]
+    /// the position is unchanged. `c` is not white space.
+    #[inline(always)]
     pub(crate) fn eat_sep(&mut self, c: u8) -> bool {
+        debug_assert!(!matches!(c, b' ' | b'\t' | b'\r' | b'\n'));
+        match self.peek() {
+            Some(x) if x == c => {
+                self.pos += 1;
+                self.skip_sws();
+                true
+            }
+            Some(b' ' | b'\t' | b'\r') => self.eat_sep_slow(c),
+            _ => false,
+        }
+    }
+
+    #[inline(never)]
+    fn eat_sep_slow(&mut self, c: u8) -> bool {
         let save = self.pos;
         self.skip_sws();
         if self.eat(c) {
@@ -309,6 +485,11 @@ impl<'a> Scanner<'a> {
         }
         let mut i = self.pos + 1;
         while i < b.len() {
+            // Plain qdtext runs take the table; the match below handles the rest.
+            if QDTEXT_PLAIN[b[i] as usize] {
+                i += 1;
+                continue;
+            }
             match b[i] {
                 b'"' => {
                     self.pos = i + 1;

@@ -229,6 +229,177 @@ impl HeaderName {
     }
 }
 
+impl HeaderName {
+    /// [`HeaderName::from_name`] for a name already known to be a non-empty `token`
+    /// (the message parser's case): one table lookup by length and first letter, then
+    /// a word-wise comparison.
+    #[inline]
+    pub(crate) fn from_token(b: &[u8]) -> Option<HeaderName> {
+        use HeaderName::*;
+        debug_assert!(!b.is_empty() && b.iter().all(|&c| crate::text::is_token_char(c)));
+        if b.len() == 1 {
+            return COMPACT[usize::from(b[0] | 0x20)];
+        }
+        let first = b[0] | 0x20;
+        let (lit, id): (&[u8], HeaderName) = match (b.len(), first) {
+            (2, b't') => (b"to", To),
+            (3, b'v') => (b"via", Via),
+            (4, b'c') => (b"cseq", CSeq),
+            (4, b'd') => (b"date", Date),
+            (4, b'f') => (b"from", From),
+            (5, b'a') => (b"allow", Allow),
+            (5, b'e') => (b"event", Event),
+            (5, b'r') => (b"route", Route),
+            (6, b'a') => (b"accept", Accept),
+            (6, b'r') => (b"reason", Reason),
+            (6, b's') => (b"server", Server),
+            (7, b'c') if b[2] | 0x20 == b'l' => (b"call-id", CallId),
+            (7, b'c') => (b"contact", Contact),
+            (7, b'e') => (b"expires", Expires),
+            (7, b'p') => (b"privacy", Privacy),
+            (7, b'r') => (b"require", Require),
+            (7, b's') => (b"subject", Subject),
+            (7, b'w') => (b"warning", Warning),
+            (8, b'i') => (b"identity", Identity),
+            (8, b'r') => (b"refer-to", ReferTo),
+            (9, b's') => (b"supported", Supported),
+            (10, b'u') => (b"user-agent", UserAgent),
+            (11, b'm') => (b"min-expires", MinExpires),
+            (11, b'r') if b[2] | 0x20 == b'f' => (b"referred-by", ReferredBy),
+            (11, b'r') => (b"retry-after", RetryAfter),
+            (11, b'u') => (b"unsupported", Unsupported),
+            (12, b'a') => (b"allow-events", AllowEvents),
+            (12, b'c') => (b"content-type", ContentType),
+            (12, b'm') => (b"max-forwards", MaxForwards),
+            (12, b'r') => (b"record-route", RecordRoute),
+            (13, b'a') => (b"authorization", Authorization),
+            (13, b'p') => (b"proxy-require", ProxyRequire),
+            (14, b'c') => (b"content-length", ContentLength),
+            (15, b's') => (b"session-expires", SessionExpires),
+            (16, b'c') => (b"content-encoding", ContentEncoding),
+            (16, b'w') => (b"www-authenticate", WwwAuthenticate),
+            (18, b'p') => (b"proxy-authenticate", ProxyAuthenticate),
+            (19, b'p') if b[1] | 0x20 == b'-' => (b"p-asserted-identity", PAssertedIdentity),
+            (19, b'p') => (b"proxy-authorization", ProxyAuthorization),
+            _ => return None,
+        };
+        if crate::text::eq_ignore_letter_case(b, lit) { Some(id) } else { None }
+    }
+}
+
+impl HeaderName {
+    /// Recognises a known header name at the start of a header line `b`: the header and
+    /// the length of its name when `b` starts with a known name (any case, compact forms
+    /// included) followed by a byte that cannot continue a token, or by nothing. `None` when the
+    /// line's name, whatever it is, is not a known one. Equivalent to scanning the
+    /// token and calling [`HeaderName::from_token`], without the byte-by-byte scan.
+    #[inline]
+    pub(crate) fn match_known(b: &[u8]) -> Option<(HeaderName, usize)> {
+        use HeaderName::*;
+        type C = &'static [(&'static [u8], HeaderName)];
+        let candidates: C = match *b.first()? | 0x20 {
+            b'a' => &[
+                (b"authorization", Authorization),
+                (b"allow", Allow),
+                (b"accept", Accept),
+                (b"allow-events", AllowEvents),
+            ],
+            b'b' => &[(b"b", ReferredBy)],
+            b'c' => &[
+                (b"call-id", CallId),
+                (b"cseq", CSeq),
+                (b"contact", Contact),
+                (b"content-length", ContentLength),
+                (b"content-type", ContentType),
+                (b"content-encoding", ContentEncoding),
+                (b"c", ContentType),
+            ],
+            b'd' => &[(b"date", Date)],
+            b'e' => &[(b"expires", Expires), (b"event", Event), (b"e", ContentEncoding)],
+            b'f' => &[(b"from", From), (b"f", From)],
+            b'i' => &[(b"i", CallId), (b"identity", Identity)],
+            b'k' => &[(b"k", Supported)],
+            b'l' => &[(b"l", ContentLength)],
+            b'm' => {
+                &[(b"max-forwards", MaxForwards), (b"m", Contact), (b"min-expires", MinExpires)]
+            }
+            b'o' => &[(b"o", Event)],
+            b'p' => &[
+                (b"proxy-authorization", ProxyAuthorization),
+                (b"proxy-authenticate", ProxyAuthenticate),
+                (b"proxy-require", ProxyRequire),
+                (b"p-asserted-identity", PAssertedIdentity),
+                (b"privacy", Privacy),
+            ],
+            b'r' => &[
+                (b"route", Route),
+                (b"record-route", RecordRoute),
+                (b"require", Require),
+                (b"reason", Reason),
+                (b"refer-to", ReferTo),
+                (b"referred-by", ReferredBy),
+                (b"retry-after", RetryAfter),
+                (b"r", ReferTo),
+            ],
+            b's' => &[
+                (b"supported", Supported),
+                (b"server", Server),
+                (b"subject", Subject),
+                (b"session-expires", SessionExpires),
+                (b"s", Subject),
+            ],
+            b't' => &[(b"to", To), (b"t", To)],
+            b'u' => {
+                &[(b"user-agent", UserAgent), (b"unsupported", Unsupported), (b"u", AllowEvents)]
+            }
+            b'v' => &[(b"via", Via), (b"v", Via)],
+            b'w' => &[(b"www-authenticate", WwwAuthenticate), (b"warning", Warning)],
+            b'x' => &[(b"x", SessionExpires)],
+            b'y' => &[(b"y", Identity)],
+            _ => return None,
+        };
+        for &(lit, id) in candidates {
+            let n = lit.len();
+            if b.len() >= n
+                && b.get(n).is_none_or(|&c| !crate::text::is_token_char(c))
+                && crate::text::eq_ignore_letter_case(&b[..n], lit)
+            {
+                return Some((id, n));
+            }
+        }
+        None
+    }
+}
+
+/// Compact forms indexed by the lower-cased byte.
+static COMPACT: [Option<HeaderName>; 256] = {
+    let mut t = [None; 256];
+    let pairs = [
+        (b'i', HeaderName::CallId),
+        (b'm', HeaderName::Contact),
+        (b'e', HeaderName::ContentEncoding),
+        (b'l', HeaderName::ContentLength),
+        (b'c', HeaderName::ContentType),
+        (b'f', HeaderName::From),
+        (b's', HeaderName::Subject),
+        (b'k', HeaderName::Supported),
+        (b't', HeaderName::To),
+        (b'v', HeaderName::Via),
+        (b'o', HeaderName::Event),
+        (b'u', HeaderName::AllowEvents),
+        (b'r', HeaderName::ReferTo),
+        (b'b', HeaderName::ReferredBy),
+        (b'x', HeaderName::SessionExpires),
+        (b'y', HeaderName::Identity),
+    ];
+    let mut i = 0;
+    while i < pairs.len() {
+        t[pairs[i].0 as usize] = Some(pairs[i].1);
+        i += 1;
+    }
+    t
+};
+
 impl std::fmt::Display for HeaderName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -250,6 +421,106 @@ mod tests {
             let h = HeaderName::from_name(&c.to_string()).unwrap();
             assert_eq!(h.compact(), Some(c));
             assert_eq!(HeaderName::from_name(h.as_str()), Some(h));
+        }
+    }
+
+    /// `from_token` agrees with `from_name` on every token: all known names in mixed
+    /// case, near misses, and every short string over an alphabet of token characters.
+    #[test]
+    fn from_token_agrees_with_from_name() {
+        let known = [
+            "Accept",
+            "Allow",
+            "Allow-Events",
+            "Authorization",
+            "Call-ID",
+            "Contact",
+            "Content-Encoding",
+            "Content-Length",
+            "Content-Type",
+            "CSeq",
+            "Date",
+            "Event",
+            "Expires",
+            "From",
+            "Identity",
+            "Max-Forwards",
+            "Min-Expires",
+            "P-Asserted-Identity",
+            "Privacy",
+            "Proxy-Authenticate",
+            "Proxy-Authorization",
+            "Proxy-Require",
+            "Reason",
+            "Record-Route",
+            "Refer-To",
+            "Referred-By",
+            "Require",
+            "Retry-After",
+            "Route",
+            "Server",
+            "Session-Expires",
+            "Subject",
+            "Supported",
+            "To",
+            "Unsupported",
+            "User-Agent",
+            "Via",
+            "Warning",
+            "WWW-Authenticate",
+        ];
+        let mut cases: Vec<String> = Vec::new();
+        for k in known {
+            cases.push(k.to_owned());
+            cases.push(k.to_ascii_uppercase());
+            cases.push(k.to_ascii_lowercase());
+            for i in 0..k.len() {
+                // Flip one byte to each neighbour and to every token punctuation mark.
+                for c in "-.!%*_+`'~0aZ".bytes() {
+                    let mut b = k.as_bytes().to_vec();
+                    b[i] = c;
+                    cases.push(String::from_utf8(b).unwrap());
+                }
+            }
+            cases.push(format!("{k}x"));
+            cases.push(k[1..].to_owned());
+        }
+        let alphabet = b"aCz-_.~`";
+        for len in 1..=3 {
+            let mut idx = vec![0usize; len];
+            loop {
+                cases.push(idx.iter().map(|&i| alphabet[i] as char).collect());
+                let mut d = 0;
+                while d < len && idx[d] == alphabet.len() - 1 {
+                    idx[d] = 0;
+                    d += 1;
+                }
+                if d == len {
+                    break;
+                }
+                idx[d] += 1;
+            }
+        }
+        for c in 0u8..=255 {
+            if crate::text::is_token_char(c) {
+                cases.push((c as char).to_string());
+            }
+        }
+        for case in &cases {
+            // match_known on the name followed by each kind of terminator.
+            for end in [":", " ", "\t", "\r", "", "x", "-"] {
+                let line = format!("{case}{end}");
+                let n = line.bytes().position(|c| !crate::text::is_token_char(c));
+                let n = n.unwrap_or(line.len());
+                let expected = HeaderName::from_name(&line[..n]).map(|h| (h, n));
+                assert_eq!(HeaderName::match_known(line.as_bytes()), expected, "{line:?}");
+            }
+            assert!(crate::text::is_token(case), "{case}");
+            assert_eq!(
+                HeaderName::from_token(case.as_bytes()),
+                HeaderName::from_name(case),
+                "{case}"
+            );
         }
     }
 }

@@ -10,6 +10,7 @@
 //! ```
 
 mod builder;
+pub(crate) mod fast;
 pub(crate) mod parse;
 
 use std::fmt;

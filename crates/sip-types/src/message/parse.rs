@@ -18,7 +18,7 @@ use crate::text;
 use crate::uri::Uri;
 
 /// The parsed head of a message, before the body is attached.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Head {
     Request { method: Method, uri: Uri, headers: Headers },
     Response { status: StatusCode, reason: String, headers: Headers },
@@ -178,18 +178,24 @@ fn parse_status_line(line: &str) -> Result<(StatusCode, String), ParseError> {
 /// (or is empty).
 fn parse_headers(rest: &str, limits: &Limits) -> Result<Headers, ParseError> {
     let b = rest.as_bytes();
-    let mut entries: Vec<Entry> = Vec::with_capacity(16);
+    // Typical header lines are 20-60 bytes; reserving from the length avoids regrowing.
+    let mut entries: Vec<Entry> = Vec::with_capacity((b.len() / 40 + 4).min(limits.max_headers));
     let mut canonical = true;
     let mut line_start = 0;
+    let mut from = 0;
+    let mut lfs = 0usize;
     // Every LF must end a CRLF; a CRLF followed by SP/HTAB folds the line.
-    for p in memchr::memchr_iter(b'\n', b) {
+    while let Some(off) = memchr::memchr(b'\n', &b[from..]) {
+        let p = from + off;
+        from = p + 1;
+        lfs += 1;
         if p == 0 || b[p - 1] != b'\r' {
             return Err(ParseError::InvalidHeaderLine("bare LF in header"));
         }
         if matches!(b.get(p + 1), Some(b' ' | b'\t')) {
             continue;
         }
-        let entry = header_line(rest, line_start, p - 1, limits)?;
+        let entry = header_line(b, line_start, p - 1, limits)?;
         // Canonical when the line is exactly `name: value` (so printing can copy `rest`).
         canonical &= entry.value.0 == entry.name.1 + 2
             && b[entry.name.1 as usize] == b':'
@@ -205,7 +211,7 @@ fn parse_headers(rest: &str, limits: &Limits) -> Result<Headers, ParseError> {
         line_start = p + 1;
     }
     // Every LF follows a CR; equal counts rule out bare CRs.
-    if memchr::memchr_iter(b'\r', b).count() != memchr::memchr_iter(b'\n', b).count() {
+    if memchr::memchr_iter(b'\r', b).count() != lfs {
         return Err(ParseError::InvalidHeaderLine("bare CR in header"));
     }
     if line_start != b.len() {
@@ -214,10 +220,9 @@ fn parse_headers(rest: &str, limits: &Limits) -> Result<Headers, ParseError> {
     Ok(Headers::from_raw(rest.to_owned(), entries, canonical))
 }
 
-/// Splits the logical header line `rest[i..end]` into name and value spans.
+/// Splits the logical header line `b[i..end]` into name and value spans.
 #[inline]
-fn header_line(rest: &str, i: usize, end: usize, limits: &Limits) -> Result<Entry, ParseError> {
-    let b = rest.as_bytes();
+fn header_line(b: &[u8], i: usize, end: usize, limits: &Limits) -> Result<Entry, ParseError> {
     if end - i > limits.max_header_len {
         return Err(ParseError::LimitExceeded {
             limit: Limit::HeaderLength,
@@ -225,11 +230,10 @@ fn header_line(rest: &str, i: usize, end: usize, limits: &Limits) -> Result<Entr
         });
     }
     // header-name HCOLON: token, then *(SP / HTAB) ":"
-    let mut n = i;
-    while n < end && text::is_token_char(b[n]) {
-        n += 1;
-    }
-    let name_end = n;
+    let line = &b[i..end];
+    let name_len = line.iter().position(|&c| !text::is_token_char(c)).unwrap_or(line.len());
+    let name_end = i + name_len;
+    let mut n = name_end;
     while n < end && (b[n] == b' ' || b[n] == b'\t') {
         n += 1;
     }
@@ -263,8 +267,43 @@ fn header_line(rest: &str, i: usize, end: usize, limits: &Limits) -> Result<Entr
     Ok(Entry {
         name: (i as u32, name_end as u32),
         value: (vs as u32, ve as u32),
-        id: HeaderName::from_name(&rest[i..name_end]),
+        id: HeaderName::from_token(&b[i..name_end]),
     })
+}
+
+/// What validation learns across header lines: the request method (for CSeq), the
+/// number of Via values so far, and the Content-Length.
+#[derive(Debug)]
+pub(crate) struct Checks<'m> {
+    pub(crate) method: Option<&'m Method>,
+    pub(crate) vias: usize,
+    pub(crate) body_len: BodyLength,
+}
+
+impl<'m> Checks<'m> {
+    pub(crate) fn new(method: Option<&'m Method>) -> Self {
+        Checks { method, vias: 0, body_len: BodyLength::Absent }
+    }
+
+    /// Counts one Via value against the limit.
+    #[inline]
+    pub(crate) fn count_via(&mut self, limits: &Limits) -> Result<(), ParseError> {
+        self.vias += 1;
+        if self.vias > limits.max_vias {
+            return Err(ParseError::LimitExceeded { limit: Limit::ViaCount, max: limits.max_vias });
+        }
+        Ok(())
+    }
+
+    /// Records a Content-Length value; differing values make it conflicting.
+    #[inline]
+    pub(crate) fn content_length(&mut self, n: usize) {
+        self.body_len = match self.body_len {
+            BodyLength::Absent => BodyLength::Known(n),
+            BodyLength::Known(m) if m == n => BodyLength::Known(n),
+            _ => BodyLength::Conflicting,
+        };
+    }
 }
 
 /// Validates the headers a server relies on before any typed access, and finds the
@@ -274,71 +313,72 @@ fn validate(
     method: Option<&Method>,
     limits: &Limits,
 ) -> Result<BodyLength, ParseError> {
-    let mut vias = 0usize;
-    let mut body_len = BodyLength::Absent;
+    let mut checks = Checks::new(method);
     for (id, value) in headers.raw_iter() {
-        let Some(id) = id else { continue };
-        match id {
-            HeaderName::Via => {
-                for item in split_list(value) {
-                    vias += 1;
-                    if vias > limits.max_vias {
-                        return Err(ParseError::LimitExceeded {
-                            limit: Limit::ViaCount,
-                            max: limits.max_vias,
-                        });
-                    }
-                    ViaRef::scan(item).map_err(|r| ParseError::header("Via", r))?;
-                }
-                if value.is_empty() {
-                    return Err(ParseError::header("Via", "empty value"));
-                }
-            }
-            HeaderName::From => {
-                NameAddrRef::scan_all(value, Form::Either)
-                    .map_err(|r| ParseError::header("From", r))?;
-            }
-            HeaderName::To => {
-                NameAddrRef::scan_all(value, Form::Either)
-                    .map_err(|r| ParseError::header("To", r))?;
-            }
-            HeaderName::CallId => {
-                call_id::validate(value).map_err(|r| ParseError::header("Call-ID", r))?;
-            }
-            HeaderName::CSeq => {
-                let c = CSeq::parse_inner(value).map_err(|r| ParseError::header("CSeq", r))?;
-                if let Some(m) = method
-                    && &c.method != m
-                {
-                    return Err(ParseError::header("CSeq", "method does not match request method"));
-                }
-            }
-            HeaderName::MaxForwards => {
-                MaxForwards::parse(value)?;
-            }
-            HeaderName::ContentLength => {
-                let n = ContentLength::parse(value)?.0 as usize;
-                body_len = match body_len {
-                    BodyLength::Absent => BodyLength::Known(n),
-                    BodyLength::Known(m) if m == n => BodyLength::Known(n),
-                    _ => BodyLength::Conflicting,
-                };
-            }
-            HeaderName::Contact => {
-                for item in split_list(value) {
-                    contact::check(item).map_err(|r| ParseError::header("Contact", r))?;
-                }
-                if value.is_empty() {
-                    return Err(ParseError::header("Contact", "empty value"));
-                }
-            }
-            HeaderName::Date => {
-                SipDate::parse(value)?;
-            }
-            _ => {}
+        if let Some(id) = id {
+            check_header(id, value, &mut checks, limits)?;
         }
     }
-    Ok(body_len)
+    Ok(checks.body_len)
+}
+
+/// Validates one header line of a known header (a no-op for headers not validated at
+/// parse time).
+pub(crate) fn check_header(
+    id: HeaderName,
+    value: &str,
+    checks: &mut Checks<'_>,
+    limits: &Limits,
+) -> Result<(), ParseError> {
+    match id {
+        HeaderName::Via => {
+            for item in split_list(value) {
+                checks.count_via(limits)?;
+                ViaRef::scan(item).map_err(|r| ParseError::header("Via", r))?;
+            }
+            if value.is_empty() {
+                return Err(ParseError::header("Via", "empty value"));
+            }
+        }
+        HeaderName::From => {
+            NameAddrRef::scan_all(value, Form::Either)
+                .map_err(|r| ParseError::header("From", r))?;
+        }
+        HeaderName::To => {
+            NameAddrRef::scan_all(value, Form::Either).map_err(|r| ParseError::header("To", r))?;
+        }
+        HeaderName::CallId => {
+            call_id::validate(value).map_err(|r| ParseError::header("Call-ID", r))?;
+        }
+        HeaderName::CSeq => {
+            let c = CSeq::parse_inner(value).map_err(|r| ParseError::header("CSeq", r))?;
+            if let Some(m) = checks.method
+                && &c.method != m
+            {
+                return Err(ParseError::header("CSeq", "method does not match request method"));
+            }
+        }
+        HeaderName::MaxForwards => {
+            MaxForwards::parse(value)?;
+        }
+        HeaderName::ContentLength => {
+            let n = ContentLength::parse(value)?.0 as usize;
+            checks.content_length(n);
+        }
+        HeaderName::Contact => {
+            for item in split_list(value) {
+                contact::check(item).map_err(|r| ParseError::header("Contact", r))?;
+            }
+            if value.is_empty() {
+                return Err(ParseError::header("Contact", "empty value"));
+            }
+        }
+        HeaderName::Date => {
+            SipDate::parse(value)?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -102,6 +102,16 @@ pub(crate) enum UriRef<'a> {
 
 impl<'a> UriRef<'a> {
     pub(crate) fn scan(s: &'a str) -> Result<UriRef<'a>, &'static str> {
+        // `sip:` and `sips:` (any case) without the general scheme search.
+        let b = s.as_bytes();
+        if b.len() >= 4 && b[..3].eq_ignore_ascii_case(b"sip") {
+            if b[3] == b':' {
+                return SipUriRef::scan(false, &s[4..]).map(UriRef::Sip);
+            }
+            if b.len() >= 5 && b[3] | 0x20 == b's' && b[4] == b':' {
+                return SipUriRef::scan(true, &s[5..]).map(UriRef::Sip);
+            }
+        }
         let colon = memchr::memchr(b':', s.as_bytes()).ok_or("missing scheme")?;
         let scheme = &s[..colon];
         let rest = &s[colon + 1..];

@@ -197,22 +197,6 @@ fn escape_at(b: &[u8], i: usize) -> bool {
     i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit()
 }
 
-/// Advances over characters accepted by `class` (and valid `%HH` escapes, which the
-/// classes also accept); `None` on a malformed escape.
-#[inline(always)]
-fn scan_chars(b: &[u8], mut i: usize, class: impl Fn(u8) -> bool) -> Option<usize> {
-    while i < b.len() && class(b[i]) {
-        if b[i] == b'%' {
-            if !escape_at(b, i) {
-                return None;
-            }
-            i += 2;
-        }
-        i += 1;
-    }
-    Some(i)
-}
-
 impl<'a> SipUriRef<'a> {
     /// Scans the text after `sip:`/`sips:` in one pass over the bytes.
     pub(crate) fn scan(secure: bool, s: &'a str) -> Result<SipUriRef<'a>, &'static str> {
@@ -222,9 +206,23 @@ impl<'a> SipUriRef<'a> {
         }
         let mut i = 0;
         let (mut user, mut password) = (None, None);
+        // Common shapes first: `user@...` without password, or no '@' at all. Neither
+        // '@' nor ':' is a user character, so a run of user characters that ends at '@'
+        // has found the first '@' (the userinfo is valid up to it), and one that ends at
+        // the end of the text shows there is no '@'. Anything else takes the general path.
+        let fast = match text::scan_escaped(b, 0, text::EscClass::User) {
+            Some(0) if b[0] == b'@' => return Err("empty user part"),
+            Some(at) if at < b.len() && b[at] == b'@' => {
+                user = Some(&s[..at]);
+                i = at + 1;
+                true
+            }
+            Some(end) => end == b.len(),
+            None => false,
+        };
         // '@' cannot appear unescaped after the userinfo (hostport, params and headers
         // exclude it), so the first one ends the userinfo.
-        if let Some(at) = memchr::memchr(b'@', b) {
+        if !fast && let Some(at) = memchr::memchr(b'@', b) {
             let mut colon = None;
             while i < at {
                 let c = b[i];
@@ -264,9 +262,7 @@ impl<'a> SipUriRef<'a> {
             }
             i += 1;
         } else {
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'-' || b[i] == b'.') {
-                i += 1;
-            }
+            i = text::run(b, i, host::is_host_char);
         }
         let host = &s[host_start..i];
         let host_kind = Host::check(host)?;
@@ -283,14 +279,16 @@ impl<'a> SipUriRef<'a> {
         while b.get(i) == Some(&b';') {
             i += 1;
             let n0 = i;
-            i = scan_chars(b, i, text::is_param_char).ok_or("invalid URI parameter name")?;
+            i = text::scan_escaped(b, i, text::EscClass::Param)
+                .ok_or("invalid URI parameter name")?;
             if i == n0 {
                 return Err("invalid URI parameter name");
             }
             if b.get(i) == Some(&b'=') {
                 i += 1;
                 let v0 = i;
-                i = scan_chars(b, i, text::is_param_char).ok_or("invalid URI parameter value")?;
+                i = text::scan_escaped(b, i, text::EscClass::Param)
+                    .ok_or("invalid URI parameter value")?;
                 if i == v0 {
                     return Err("invalid URI parameter value");
                 }
@@ -303,14 +301,15 @@ impl<'a> SipUriRef<'a> {
             loop {
                 i += 1;
                 let n0 = i;
-                i = scan_chars(b, i, text::is_hnv_char).ok_or("invalid URI header")?;
+                i = text::scan_escaped(b, i, text::EscClass::Hnv).ok_or("invalid URI header")?;
                 if i == n0 {
                     return Err("invalid URI header");
                 }
                 if b.get(i) != Some(&b'=') {
                     return Err("URI header without '='");
                 }
-                i = scan_chars(b, i + 1, text::is_hnv_char).ok_or("invalid URI header")?;
+                i = text::scan_escaped(b, i + 1, text::EscClass::Hnv)
+                    .ok_or("invalid URI header")?;
                 if b.get(i) != Some(&b'&') {
                     break;
                 }
