@@ -169,10 +169,10 @@ pub fn caller(scenario: &str, server: SocketAddr, caller: &str, callee: &str) ->
 pub fn final_status(run: &SippRun) -> u16 {
     run.received()
         .iter()
+        .rev()
         .filter_map(|m| m.strip_prefix("SIP/2.0 "))
         .filter_map(|m| m.get(..3)?.parse::<u16>().ok())
-        .filter(|c| *c >= 200)
-        .last()
+        .find(|c| *c >= 200)
         .unwrap_or(0)
 }
 
@@ -381,21 +381,75 @@ impl Endpoint {
     }
 
     /// A request in the dialog a 2xx to our INVITE created (ACK with the INVITE's CSeq
-    /// number, or BYE), addressed to the 2xx's Contact.
+    /// number, or BYE, ...), addressed to the 2xx's Contact.
     pub fn in_dialog(&self, method: &str, ok: &Response, cseq: u32) -> Vec<u8> {
+        self.in_dialog_with(method, ok, cseq, None)
+    }
+
+    /// As [`Endpoint::in_dialog`], with an SDP body.
+    pub fn in_dialog_with(
+        &self,
+        method: &str,
+        ok: &Response,
+        cseq: u32,
+        sdp: Option<&str>,
+    ) -> Vec<u8> {
         let target = ok.contacts().unwrap()[0].address().unwrap().uri.to_string();
-        format!(
+        let from = ok.headers.get("From").unwrap().to_owned();
+        let to = ok.headers.get("To").unwrap().to_owned();
+        self.request_with(method, &target, &from, &to, ok.call_id().unwrap(), cseq, sdp)
+    }
+
+    /// A request of the device that received `invite` (the B2BUA's INVITE), in that
+    /// dialog: our tag `devtag` (see [`Endpoint::answer`]), to the INVITE's Contact.
+    pub fn callee_request(
+        &self,
+        method: &str,
+        invite: &Request,
+        cseq: u32,
+        sdp: Option<&str>,
+    ) -> Vec<u8> {
+        let target = invite.contacts().unwrap()[0].address().unwrap().uri.to_string();
+        let from = format!("{};tag=devtag", invite.headers.get("To").unwrap());
+        let to = invite.headers.get("From").unwrap().to_owned();
+        self.request_with(method, &target, &from, &to, invite.call_id().unwrap(), cseq, sdp)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn request_with(
+        &self,
+        method: &str,
+        target: &str,
+        from: &str,
+        to: &str,
+        call_id: &str,
+        cseq: u32,
+        sdp: Option<&str>,
+    ) -> Vec<u8> {
+        let mut s = format!(
             "{method} {target} SIP/2.0\r\nVia: SIP/2.0/{t} {local};branch=z9hG4bK{b};rport\r\n\
-             Max-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {cid}\r\n\
-             CSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n",
+             Max-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {call_id}\r\n\
+             CSeq: {cseq} {method}\r\n",
             t = self.transport(),
             local = self.local(),
             b = rand_hex(),
-            from = ok.headers.get("From").unwrap(),
-            to = ok.headers.get("To").unwrap(),
-            cid = ok.call_id().unwrap(),
-        )
-        .into_bytes()
+        );
+        if matches!(method, "INVITE" | "UPDATE") {
+            s.push_str(&format!("Contact: <{}:dev@{}>\r\n", self.scheme(), self.local()));
+        }
+        match sdp {
+            Some(b) => s.push_str(&format!(
+                "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{b}",
+                b.len()
+            )),
+            None => s.push_str("Content-Length: 0\r\n\r\n"),
+        }
+        s.into_bytes()
+    }
+
+    /// Answers `request` 200 without body or Contact (BYE, ACK-less requests).
+    pub async fn ok(&mut self, request: &Request) {
+        self.send(&Response::from_request(request, 200).to_bytes()).await;
     }
 
     /// Answers `request` (received here) with `code`, our tag and Contact, and `body`.
