@@ -29,8 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Run Ringfence: on first start create the data directory, master key, self-signed
     /// certificate and the super admin (its one-time password is printed once); then serve
-    /// the HTTPS admin API until SIGTERM or SIGINT
-    Serve,
+    /// SIP (UDP, TCP, TLS) and the HTTPS admin API until SIGTERM or SIGINT
+    Serve(ServeArgs),
     /// Platform administration
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -43,6 +43,15 @@ pub enum Command {
     /// API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+}
+
+/// `ringfence serve` options.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Also create (once) a demo tenant with two extensions and print their SIP credentials
+    /// and the settings a softphone needs
+    #[arg(long)]
+    pub demo: bool,
 }
 
 /// `ringfence admin ...`

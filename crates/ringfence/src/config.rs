@@ -18,6 +18,25 @@ pub const DEFAULT_DATA_DIR: &str = "./ringfence-data";
 /// Default HTTPS listen address of the admin API.
 pub const DEFAULT_HTTPS: &str = "0.0.0.0:8443";
 
+/// The `[sip]` table of the config file: everything the SIP side reads beyond the listen
+/// addresses (which are the `sip_udp`, `sip_tcp` and `sip_tls` settings). Each sub-table
+/// is documented where it is defined in `ringfence-server`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipSection {
+    /// `[sip.core]`: the transaction core (Server header, shutdown grace, caps).
+    pub core: ringfence_server::config::CoreConfig,
+    /// `[sip.auth]`: digest authentication (algorithms and their order, nonce lifetime,
+    /// URI check, credential cache).
+    pub auth: ringfence_server::config::AuthConfig,
+    /// `[sip.registrar]`: expiry bounds, contacts per extension, group commit batch.
+    pub registrar: ringfence_server::config::RegistrarConfig,
+    /// `[sip.transport]`: listeners, connection limits, timeouts, queues and message size
+    /// limits. Its `udp`/`tcp`/`tls` lists give way to the `sip_udp`/`sip_tcp`/`sip_tls`
+    /// settings (flag, environment or top-level key) when those are given.
+    pub transport: ringfence_server::transport::TransportConfig,
+}
+
 /// Every setting. `None` means "not given here".
 #[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,6 +95,18 @@ pub struct Settings {
     /// Email of the super admin created on first start [default: admin@ringfence.invalid]
     #[arg(long, env = "RINGFENCE_ADMIN_EMAIL", global = true, value_name = "EMAIL")]
     pub admin_email: Option<String>,
+    /// SIP over UDP listen addresses, comma-separated; empty for none [default: 0.0.0.0:5060]
+    #[arg(long, env = "RINGFENCE_SIP_UDP", global = true, value_name = "HOST:PORT,...")]
+    pub sip_udp: Option<String>,
+    /// SIP over TCP listen addresses, comma-separated; empty for none [default: 0.0.0.0:5060]
+    #[arg(long, env = "RINGFENCE_SIP_TCP", global = true, value_name = "HOST:PORT,...")]
+    pub sip_tcp: Option<String>,
+    /// SIP over TLS listen addresses, comma-separated; empty for none [default: 0.0.0.0:5061]
+    #[arg(long, env = "RINGFENCE_SIP_TLS", global = true, value_name = "HOST:PORT,...")]
+    pub sip_tls: Option<String>,
+    /// The `[sip]` table (config file only): core, auth, registrar and transport tuning
+    #[arg(skip)]
+    pub sip: Option<SipSection>,
 }
 
 macro_rules! merge_fields {
@@ -90,7 +121,7 @@ impl Settings {
         merge_fields!(self, lower; data_dir, database_url, https, tls_cert, tls_key, tls_names,
             log, session_idle_minutes, session_max_hours, max_sessions, account_lockout_threshold,
             ip_lockout_threshold, lockout_seconds, lockout_max_seconds, default_country,
-            admin_email)
+            admin_email, sip_udp, sip_tcp, sip_tls, sip)
     }
 
     /// Parses a config file's text.
@@ -116,6 +147,39 @@ impl Settings {
         s.parse().with_context(|| {
             format!("https = {s:?} is not a HOST:PORT address (e.g. 0.0.0.0:8443)")
         })
+    }
+
+    /// The SIP settings: the `[sip]` table, with the listener lists of `[sip.transport]`
+    /// replaced by `sip_udp`, `sip_tcp` and `sip_tls` where those are given.
+    ///
+    /// # Errors
+    /// An address that is not `HOST:PORT`, or a value the server refuses; the message names
+    /// the setting.
+    pub fn sip_config(
+        &self,
+    ) -> anyhow::Result<(
+        ringfence_server::config::ServerConfig,
+        ringfence_server::transport::TransportConfig,
+    )> {
+        let section = self.sip.clone().unwrap_or_default();
+        let server = ringfence_server::config::ServerConfig {
+            core: section.core,
+            auth: section.auth,
+            registrar: section.registrar,
+        };
+        server.validate().map_err(|e| anyhow::anyhow!("[sip]: {e}"))?;
+        let mut transport = section.transport;
+        if let Some(v) = &self.sip_udp {
+            transport.udp = listen_list("sip_udp", v)?;
+        }
+        if let Some(v) = &self.sip_tcp {
+            transport.tcp = listen_list("sip_tcp", v)?;
+        }
+        if let Some(v) = &self.sip_tls {
+            transport.tls = listen_list("sip_tls", v)?;
+        }
+        transport.validate().map_err(|e| anyhow::anyhow!("[sip.transport]: {e}"))?;
+        Ok((server, transport))
     }
 
     /// Names for the self-signed certificate.
@@ -158,6 +222,21 @@ impl Settings {
     }
 }
 
+/// Parses a comma-separated list of `HOST:PORT` addresses (empty: none).
+fn listen_list(name: &str, text: &str) -> anyhow::Result<Vec<SocketAddr>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse().with_context(|| {
+                format!(
+                    "{name} = {s:?} is not a HOST:PORT address (e.g. 0.0.0.0:5060 or [::]:5060)"
+                )
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +259,23 @@ mod tests {
     fn unknown_keys_are_refused() {
         assert!(Settings::from_toml("htps = \"0.0.0.0:1\"").is_err());
         assert!(Settings::from_toml("https = \"0.0.0.0:1\"").is_ok());
+    }
+
+    #[test]
+    fn sip_listeners_and_tables() {
+        let s = Settings::from_toml(
+            "sip_udp = \"127.0.0.1:5070, [::1]:5070\"\nsip_tcp = \"\"\n[sip.auth]\nuri_check = \"lenient\"\n[sip.registrar]\nmin_expires = 120\n",
+        )
+        .unwrap();
+        let (server, transport) = s.sip_config().unwrap();
+        assert_eq!(server.registrar.min_expires, 120);
+        assert_eq!(transport.udp.len(), 2);
+        assert!(transport.tcp.is_empty());
+        assert_eq!(transport.tls, vec!["0.0.0.0:5061".parse().unwrap()]);
+        let bad = Settings { sip_tls: Some("localhost".into()), ..Settings::default() };
+        let err = bad.sip_config().unwrap_err().to_string();
+        assert!(err.contains("sip_tls"), "{err}");
+        assert!(Settings::from_toml("[sip.registrar]\nmin_expirez = 1\n").is_err());
     }
 
     #[test]

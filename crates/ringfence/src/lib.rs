@@ -2,12 +2,13 @@
 //! tests can drive the same code the binary runs.
 //!
 //! Place in the data flow: the operator's entry point. `ringfence serve` wires the store, the
-//! admin API and (later) the SIP listeners together; the provisioning commands write to the
+//! SIP service (transports, core, registrar, calls) and the admin API together; the provisioning commands write to the
 //! store directly through the same rules as the admin API.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod demo;
 pub mod serve;
 
 use clap::Parser as _;
@@ -23,7 +24,7 @@ pub fn main() -> anyhow::Result<()> {
         None => Settings::default(),
     };
     let settings = cli.settings.clone().or(file);
-    let serving = matches!(cli.command, Command::Serve);
+    let serving = matches!(cli.command, Command::Serve(_));
     let filter =
         settings.log.clone().unwrap_or_else(|| if serving { "info" } else { "warn" }.into());
     tracing_subscriber::fmt()
@@ -39,7 +40,7 @@ pub fn main() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("starting the async runtime: {e}"))?;
     rt.block_on(async move {
         match cli.command {
-            Command::Serve => serve::run(&settings).await,
+            Command::Serve(args) => serve::run(&settings, &args).await,
             Command::Admin(c) => commands::admin(&settings, c).await,
             Command::Tenant(c) => commands::tenant(&settings, c).await,
             Command::Extension(c) => commands::extension(&settings, c).await,

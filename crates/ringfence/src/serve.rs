@@ -4,20 +4,27 @@
 //! self-signed certificate (`tls-cert.pem`, `tls-key.pem` with mode 0600) and the super admin,
 //! whose one-time password is printed once on stdout. Later starts reuse all of them.
 //!
-//! Each listener runs as a task that takes a shutdown future; on a signal every task is told
-//! at once and the command waits for all of them to drain. Adding the SIP listeners means
-//! spawning more tasks in [`run`].
+//! The SIP service (UDP, TCP and TLS listeners, transaction core, registrar, calls) and the
+//! admin API run side by side. On a signal both are told at once: the SIP core answers new
+//! requests 503 while its transactions finish, the registrar stores what is queued, then the
+//! transports close; the admin API drains its connections. The SIP digest nonce key is
+//! derived from the master key, so phones keep their nonces across restarts and every node
+//! sharing the master key agrees.
 
 use std::io::Write as _;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use ringfence_admin::{AdminState, provision, tls};
-use ringfence_store::Actor;
+use ringfence_server::core::SipService;
+use ringfence_sip_proto::transaction::Transport;
+use ringfence_store::{Actor, MasterKey};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
+use crate::cli::ServeArgs;
 use crate::commands::open_store;
 use crate::config::Settings;
 
@@ -32,9 +39,9 @@ fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     b.create(dir).with_context(|| format!("creating the data directory {}", dir.display()))
 }
 
-/// The TLS server configuration for HTTPS: files from the settings, or the self-signed pair
-/// in the data directory (created on first start).
-pub fn https_tls(settings: &Settings) -> anyhow::Result<Arc<tls::ServerConfig>> {
+/// The certificate and key for HTTPS and SIP over TLS: files from the settings, or the
+/// self-signed pair in the data directory (created on first start).
+pub fn tls_pair(settings: &Settings) -> anyhow::Result<tls::PemPair> {
     let pair = match (&settings.tls_cert, &settings.tls_key) {
         (Some(cert), Some(key)) => tls::PemPair {
             cert_pem: std::fs::read_to_string(cert)
@@ -56,29 +63,48 @@ pub fn https_tls(settings: &Settings) -> anyhow::Result<Arc<tls::ServerConfig>> 
             bail!("set both tls_cert and tls_key, or neither (to use the self-signed certificate)")
         }
     };
-    Ok(tls::https_server_config(&pair)?)
+    Ok(pair)
 }
 
-/// Waits for SIGTERM or SIGINT.
-async fn signal() {
+/// The TLS server configuration for HTTPS.
+pub fn https_tls(settings: &Settings) -> anyhow::Result<Arc<tls::ServerConfig>> {
+    Ok(tls::https_server_config(&tls_pair(settings)?)?)
+}
+
+/// SIGTERM and SIGINT, registered when created: a signal that arrives while the services
+/// start is kept, not lost to the default action (which would kill the process unclean).
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+                int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Signals {})
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// Waits for either signal.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -87,9 +113,14 @@ async fn on_shutdown(mut rx: watch::Receiver<bool>) {
 }
 
 /// Runs Ringfence until a signal.
-pub async fn run(settings: &Settings) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
+    let mut signals = Signals::install()?;
     let dir = settings.data_dir();
     create_private_dir(&dir)?;
+    // Settings are checked before anything is created or bound.
+    let (sip_config, sip_transport) = settings.sip_config()?;
+    let admin_config = settings.admin_config()?;
+    let addr = settings.https_addr()?;
     let store = open_store(settings).await?;
     if provision::super_admins(&store).await?.is_empty() {
         let email = settings
@@ -109,42 +140,79 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
             password.as_str()
         )?;
     }
-    let tls = https_tls(settings)?;
-    let addr = settings.https_addr()?;
+    let demo = if args.demo {
+        let country = settings.default_country.as_deref().unwrap_or("US");
+        Some(crate::demo::ensure(&store, country).await?)
+    } else {
+        None
+    };
+    let pair = tls_pair(settings)?;
+    let https = tls::https_server_config(&pair)?;
+    let sip_tls = tls::server_config(pair.cert_pem.as_bytes(), pair.key_pem.as_bytes(), &[])?;
     let listener = TcpListener::bind(addr).await.with_context(|| {
         format!("binding the HTTPS admin API to {addr} (set https / RINGFENCE_HTTPS)")
     })?;
-    let state = AdminState::new(store.clone(), settings.admin_config()?);
+    let master = MasterKey::resolve(Some(&dir)).context("loading the master key")?;
+    let sip_stop = CancellationToken::new();
+    let sip = SipService::builder(sip_config, sip_transport)
+        .nonce_key(*master.derive(NONCE_KEY_LABEL))
+        .tls_server(sip_tls)
+        .start(store.clone(), sip_stop.clone())
+        .await
+        .context("starting SIP (check sip_udp / sip_tcp / sip_tls and the [sip] table)")?;
+    drop(master);
+    let state = AdminState::new(store.clone(), admin_config);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks: JoinSet<anyhow::Result<&'static str>> = JoinSet::new();
     let bound = listener.local_addr()?;
     let shutdown = on_shutdown(stop_rx.clone());
     tasks.spawn(async move {
-        ringfence_admin::serve(listener, tls, state, shutdown).await?;
+        ringfence_admin::serve(listener, https, state, shutdown).await?;
         Ok("admin API")
     });
     tracing::info!(addr = %bound, backend = store.backend_name(), "admin API ready on https://{bound}/api/v1");
+    if let Some(accounts) = demo {
+        let text = crate::demo::instructions(
+            accounts.as_deref(),
+            sip.local_addr(Transport::Udp),
+            sip.local_addr(Transport::Tls),
+        );
+        let mut out = std::io::stdout().lock();
+        write!(out, "{text}")?;
+        out.flush()?;
+    }
+    let sip_token = sip_stop.clone();
+    tasks.spawn(async move {
+        sip.stopped().await;
+        if sip_token.is_cancelled() { Ok("SIP") } else { bail!("SIP stopped unexpectedly") }
+    });
+    tracing::info!("ready");
 
     tokio::select! {
-        () = signal() => tracing::info!("shutting down"),
+        () = signals.recv() => tracing::info!("shutting down"),
         Some(done) = tasks.join_next() => {
-            // A listener ended on its own: stop the others too, then report.
+            // A service ended on its own: stop the others too, then report.
             let _ = stop_tx.send(true);
+            sip_stop.cancel();
             while tasks.join_next().await.is_some() {}
             store.close().await;
-            let name = done.context("listener task panicked")??;
+            let name = done.context("service task panicked")??;
             bail!("{name} stopped unexpectedly");
         }
     }
     let _ = stop_tx.send(true);
+    sip_stop.cancel();
     while let Some(r) = tasks.join_next().await {
         match r {
             Ok(Ok(name)) => tracing::info!("{name} stopped"),
-            Ok(Err(e)) => tracing::error!(error = %e, "listener failed while stopping"),
-            Err(e) => tracing::error!(error = %e, "listener task panicked"),
+            Ok(Err(e)) => tracing::error!(error = %e, "a service failed while stopping"),
+            Err(e) => tracing::error!(error = %e, "a service task panicked"),
         }
     }
     store.close().await;
     Ok(())
 }
+
+/// Label of the SIP digest nonce key derived from the master key.
+const NONCE_KEY_LABEL: &str = "ringfence/v1/sip-nonce";

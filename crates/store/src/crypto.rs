@@ -190,6 +190,17 @@ impl MasterKey {
         ))
     }
 
+    /// A 32-byte key for another purpose, derived as HMAC-SHA256(master, `label`), so every
+    /// node sharing the master key derives the same one and no further secret needs
+    /// storing (e.g. the SIP digest nonce key, label `"ringfence/v1/sip-nonce"`).
+    pub fn derive(&self, label: &str) -> Zeroizing<[u8; 32]> {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.0);
+        let tag = ring::hmac::sign(&key, label.as_bytes());
+        let mut out = Zeroizing::new([0u8; 32]);
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+
     /// Lowercase hex, e.g. for moving the key into `RINGFENCE_MASTER_KEY`.
     pub fn to_hex(&self) -> Zeroizing<String> {
         Zeroizing::new(hex::encode(self.0))
@@ -452,6 +463,10 @@ mod tests {
         let m = MasterKey::generate().unwrap();
         let hex = m.to_hex();
         assert_eq!(MasterKey::parse(&hex).unwrap().0, m.0);
+        // Derived keys: stable per label, distinct across labels and masters.
+        assert_eq!(*m.derive("a"), *MasterKey::parse(&hex).unwrap().derive("a"));
+        assert_ne!(*m.derive("a"), *m.derive("b"));
+        assert_ne!(*m.derive("a"), *MasterKey::generate().unwrap().derive("a"));
         let b64 = base64::engine::general_purpose::STANDARD.encode(m.0);
         assert_eq!(MasterKey::parse(&format!(" {b64}\n")).unwrap().0, m.0);
         let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(m.0);

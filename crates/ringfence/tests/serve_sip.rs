@@ -1,0 +1,168 @@
+//! `ringfence serve --demo` end to end, as the built binary: it listens for SIP on UDP, TCP
+//! and TLS (ephemeral ports here), creates the demo tenant once and prints its credentials,
+//! a real SIPp registers one of the demo extensions with them (register, refresh,
+//! unregister), and a second start reuses everything and prints no password.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ringfence");
+
+/// Fails with an install hint when a peer is missing (never a silent skip).
+fn require(binary: &str, package: &str) {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(binary).is_file()));
+    assert!(found, "`{binary}` is not installed: apt-get install -y {package}");
+}
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/tests/sipp").join(name)
+}
+
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<(bool, String)>,
+    seen: Vec<String>,
+}
+
+impl Server {
+    fn start(data: &Path, config: &Path) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--demo"])
+            .env("RINGFENCE_DATA_DIR", data)
+            .env("RINGFENCE_CONFIG", config)
+            .env("RINGFENCE_HTTPS", "127.0.0.1:0")
+            .env("RINGFENCE_SIP_UDP", "127.0.0.1:0")
+            .env("RINGFENCE_SIP_TCP", "127.0.0.1:0")
+            .env("RINGFENCE_SIP_TLS", "127.0.0.1:0")
+            .env("RINGFENCE_LOG", "info")
+            .env("NO_COLOR", "1")
+            .env_remove("RINGFENCE_DATABASE_URL")
+            .env_remove("RINGFENCE_MASTER_KEY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        for (is_stdout, stream) in [
+            (true, Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>),
+            (false, Box::new(child.stderr.take().unwrap())),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = tx.send((is_stdout, line));
+                }
+            });
+        }
+        Server { child, lines, seen: Vec::new() }
+    }
+
+    /// Collects output until a line containing `needle` (on stderr, the log) appears.
+    fn wait_for(&mut self, needle: &str) {
+        if self.seen.iter().any(|l| l.contains(needle)) {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            match self.lines.recv_timeout(Duration::from_millis(200)) {
+                Ok((_, l)) => {
+                    let hit = l.contains(needle);
+                    self.seen.push(l);
+                    if hit {
+                        return;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!("serve never logged {needle:?}; output so far:\n{}", self.seen.join("\n"));
+    }
+
+    /// The address a listener logged ("SIP listening on udp 127.0.0.1:PORT").
+    fn sip_addr(&self, kind: &str) -> String {
+        let marker = format!("SIP listening on {kind} ");
+        self.seen
+            .iter()
+            .find_map(|l| l.split(&marker).nth(1))
+            .map(|rest| rest.split_whitespace().next().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("no {kind} listener logged:\n{}", self.seen.join("\n")))
+    }
+
+    fn stop(mut self) -> Vec<String> {
+        let kill =
+            Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(kill.success());
+        let status = self.child.wait().unwrap();
+        while let Ok((_, l)) = self.lines.recv_timeout(Duration::from_millis(500)) {
+            self.seen.push(l);
+        }
+        assert!(status.success(), "serve exited with {status}:\n{}", self.seen.join("\n"));
+        self.seen
+    }
+}
+
+#[test]
+fn serve_demo_registers_a_real_phone_and_restarts() {
+    require("sipp", "sip-tester");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // SIPp answers only the first challenge and only MD5, and signs one fixed digest uri.
+    let config = dir.path().join("ringfence.toml");
+    std::fs::write(
+        &config,
+        "[sip.auth]\nalgorithms = [\"MD5\", \"SHA-256\"]\nuri_check = \"lenient\"\n",
+    )
+    .unwrap();
+
+    let mut server = Server::start(&data, &config);
+    server.wait_for("serve: ready");
+    server.wait_for("then dial the other extension");
+    for kind in ["udp", "tcp", "tls"] {
+        let addr = server.sip_addr(kind);
+        assert!(!addr.ends_with(":0"), "{kind} bound to a real port: {addr}");
+    }
+    let udp = server.sip_addr("udp");
+    let password = server
+        .seen
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("extension 1001: username 1001, password "))
+        .unwrap_or_else(|| panic!("demo credentials not printed:\n{}", server.seen.join("\n")))
+        .to_owned();
+    assert!(server.seen.iter().any(|l| l.contains("SIP domain / realm: demo.ringfence.test")));
+
+    let out = Command::new("sipp")
+        .arg(&udp)
+        .args(["-sf", scenario("register_lifecycle.xml").to_str().unwrap()])
+        .args(["-i", "127.0.0.1", "-p", "0", "-m", "1", "-nostdin", "-timeout", "30s"])
+        .args(["-s", "1001", "-au", "1001", "-ap", &password])
+        .args(["-auth_uri", "demo.ringfence.test", "-key", "domain", "demo.ringfence.test"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "SIPp registration with the demo credentials failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = server.stop();
+    assert!(first.iter().any(|l| l.contains("SIP stopped")), "{}", first.join("\n"));
+
+    // Second start: same data directory, the demo tenant exists, no password printed.
+    let mut server = Server::start(&data, &config);
+    server.wait_for("serve: ready");
+    server.wait_for("then dial the other extension");
+    let second = server.stop();
+    assert!(
+        second.iter().any(|l| l.contains("created on an earlier start")),
+        "{}",
+        second.join("\n")
+    );
+    assert!(!second.iter().any(|l| l.contains("password ") && l.contains("extension 1001:")));
+    assert!(!second.iter().any(|l| l.contains("one-time password")));
+}
