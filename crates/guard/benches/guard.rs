@@ -50,6 +50,18 @@ fn benches(c: &mut Criterion) {
             })
         });
 
+        // One busy source at 40 packets/s (under its 50/s refill): the same path with the
+        // entry in cache.
+        let busy = v4(tracked / 2);
+        let mut now1 = now;
+        g.bench_function(format!("allow_v4_one_source_{tracked}_tracked"), |b| {
+            b.iter(|| {
+                now1 += Duration::from_millis(25);
+                guard4.check_packet(now1, black_box(busy), Transport::Udp)
+            })
+        });
+        let now = now1;
+
         // A flooding source, banned: every further packet takes the drop path.
         let attacker = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 66)), 40000);
         let t1 = now;
@@ -109,6 +121,26 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
+
+    // A spoofed flood: every packet from a source never seen before, into a full table
+    // (each insert evicts).
+    let full =
+        Guard::with_seed(GuardConfig { max_ips: 100_000, ..Default::default() }, t0, 42).unwrap();
+    for i in 0..100_000 {
+        let _ = full.check_packet(t0, v4(i), Transport::Udp);
+    }
+    let mut next = 100_000u32;
+    let t2 = t0 + Duration::from_secs(1);
+    g.bench_function("spoofed_new_source_full_table_100000", |b| {
+        b.iter(|| {
+            next = next.wrapping_add(1);
+            full.check_packet(t2, black_box(v4(next)), Transport::Udp)
+        })
+    });
+
+    // Housekeeping over a full table of 100 000 addresses (nothing to remove).
+    let t3 = t2 + Duration::from_secs(1);
+    g.bench_function("housekeeping_100000", |b| b.iter(|| full.housekeeping(black_box(t3))));
 
     // A REGISTER without credentials from an unknown source, with a real User-Agent.
     let guard = guard(10_000, t0);

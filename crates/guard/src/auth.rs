@@ -123,15 +123,18 @@ impl Guard {
             slot.known_until = 0;
             if !slot.ban.active(now) {
                 let len = slot.ban.start(now, reason, self.s.ladder);
+                let until = slot.ban.until;
                 started.push((BanKey::Source { addr: source }, reason, len, slot.ban.offences));
+                e.port_ban_until = e.port_ban_until.max(until);
             }
         }
-        if e.auth.is_empty(now, self.s.ip_leak) {
-            e.auth_users = 0;
+        let x = e.extra();
+        if x.auth.is_empty(now, self.s.ip_leak) {
+            x.auth_users = 0;
         }
-        let n = e.auth.add(now, self.s.ip_leak, 1);
-        e.auth_users |= 1u64 << (id % 64);
-        let users = e.auth_users.count_ones();
+        let n = x.auth.add(now, self.s.ip_leak, 1);
+        x.auth_users |= 1u64 << (id % 64);
+        let users = x.auth_users.count_ones();
         if (n >= self.s.ip_limit || users >= self.s.ip_users) && !e.ban.active(now) {
             let reason = BanReason::AuthFailures { count: n, users };
             let len = e.ban.start(now, reason, self.s.ladder);

@@ -182,6 +182,7 @@ impl Ladder {
 
 /// The ban state of one key (microsecond clock; `until == 0`: never banned).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
 pub(crate) struct Ban {
     pub(crate) until: u64,
     pub(crate) since: u64,

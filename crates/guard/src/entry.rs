@@ -53,16 +53,10 @@ pub(crate) enum PortState {
     Demoted,
 }
 
-/// One source address.
-#[derive(Debug, Clone)]
-pub(crate) struct IpEntry {
-    pub(crate) last_seen: u64,
-    /// The static-rule generation `class` was computed for.
-    pub(crate) rules_gen: u32,
-    pub(crate) class: Class,
-    /// Flood meter (GCRA theoretical arrival time).
-    pub(crate) flood: u64,
-    pub(crate) ban: Ban,
+/// What an address rarely needs: authentication and scanner state, allocated on first use
+/// so that the entries a flood creates stay small.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Extra {
     /// Authentication failures from this address.
     pub(crate) auth: Leaky,
     /// One bit per failing (tenant, user) hash: distinct users among those failures.
@@ -71,25 +65,56 @@ pub(crate) struct IpEntry {
     /// Scanner signals seen since the score was last empty.
     pub(crate) signals: ScannerSignals,
     pub(crate) sweep: Sweep,
+}
+
+/// One source address. The fields the packet path and the eviction scan read come first
+/// (`repr(C)` keeps them in one cache line).
+#[derive(Debug, Clone)]
+#[repr(C)]
+pub(crate) struct IpEntry {
+    pub(crate) last_seen: u64,
+    /// The latest end of a known device's registration on this address (kept exact by
+    /// housekeeping; between runs it may be later than the truth, never earlier).
+    pub(crate) device_until: u64,
+    /// The latest end of a port ban on this address (same caveat).
+    pub(crate) port_ban_until: u64,
+    pub(crate) ban: Ban,
+    /// Flood meter (GCRA theoretical arrival time).
+    pub(crate) flood: u64,
+    /// The static-rule generation `class` was computed for.
+    pub(crate) rules_gen: u32,
+    pub(crate) class: Class,
     /// Known devices and banned ports, sorted by port.
     pub(crate) ports: Vec<PortSlot>,
+    pub(crate) extra: Option<Box<Extra>>,
 }
 
 impl IpEntry {
     pub(crate) fn new(now: u64, rules_gen: u32, class: Class) -> IpEntry {
         IpEntry {
             last_seen: now,
+            device_until: 0,
+            port_ban_until: 0,
+            ban: Ban::default(),
+            flood: 0,
             rules_gen,
             class,
-            flood: 0,
-            ban: Ban::default(),
-            auth: Leaky::default(),
-            auth_users: 0,
-            score: Leaky::default(),
-            signals: ScannerSignals::NONE,
-            sweep: Sweep::default(),
             ports: Vec::new(),
+            extra: None,
         }
+    }
+
+    /// The rarely used state, created on first use.
+    pub(crate) fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    /// Recomputes the port summaries from the ports.
+    pub(crate) fn summarise_ports(&mut self, now: u64) {
+        self.device_until =
+            self.ports.iter().map(|p| p.known_until).filter(|&u| u > now).max().unwrap_or(0);
+        self.port_ban_until =
+            self.ports.iter().map(|p| p.ban.until).filter(|&u| u > now).max().unwrap_or(0);
     }
 
     /// The slot of `port`, if any.
@@ -171,10 +196,11 @@ impl IpEntry {
 }
 
 impl Evict for IpEntry {
+    #[inline]
     fn rank(&self, now: u64) -> (u8, u64) {
-        let tier = if self.ports.iter().any(|p| p.known_until > now) {
+        let tier = if self.device_until > now {
             TIER_DEVICE
-        } else if self.ban.active(now) || self.ports.iter().any(|p| p.ban.active(now)) {
+        } else if self.ban.until > now || self.port_ban_until > now {
             TIER_BANNED
         } else {
             TIER_PLAIN
@@ -316,9 +342,13 @@ mod tests {
         e.ban.start(10, BanReason::Static, ladder());
         assert_eq!(e.rank(10).0, TIER_BANNED);
         e.slot_or_insert(1, 10, 8).known_until = 20;
+        e.summarise_ports(10);
         assert_eq!(e.rank(10).0, TIER_DEVICE);
         e.prune_ports(30, ladder());
+        e.summarise_ports(30);
         assert!(e.ports.is_empty());
+        assert_eq!(e.device_until, 0);
+        assert_eq!(e.rank(30).0, TIER_BANNED, "its own ban still runs");
     }
 
     #[test]
@@ -328,5 +358,25 @@ mod tests {
         let cut = truncate(&long);
         assert!(cut.len() <= 64 && cut.chars().all(|c| c == 'é'));
         assert_eq!(AuthEntry::new(&long, "u", 0).tenant.len(), 64);
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// The memory figures in the configuration documentation rest on these sizes.
+    #[test]
+    fn entries_stay_small() {
+        let ip = std::mem::size_of::<IpEntry>();
+        let prefix = std::mem::size_of::<PrefixEntry>();
+        let auth = std::mem::size_of::<AuthEntry>();
+        eprintln!(
+            "IpEntry {ip} B, PrefixEntry {prefix} B, AuthEntry {auth} B, Extra {} B",
+            std::mem::size_of::<Extra>()
+        );
+        assert!(ip <= 128, "IpEntry is {ip} bytes");
+        assert!(prefix <= 64, "PrefixEntry is {prefix} bytes");
+        assert!(auth <= 112, "AuthEntry is {auth} bytes");
     }
 }

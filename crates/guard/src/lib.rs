@@ -46,6 +46,32 @@
 //! [`network_allowed`] is the per-tenant device-network check the authenticator applies
 //! after the credentials verify.
 //!
+//! # Wiring into the server
+//! One `Arc<Guard>` shared by:
+//! - the transport's guard hook (checked before each datagram is parsed and each
+//!   connection accepted): `guard.check_packet(Instant::now(), source, kind) ==
+//!   Verdict::Allow`, with the transport kind mapped one to one onto [`Transport`];
+//! - the core, after parsing a request and before the transaction layer:
+//!   [`Guard::observe_request`] with a [`RequestInfo`] filled from the message (drop the
+//!   request without an answer on `Drop`; on a connection, the connection may be closed);
+//! - the authenticator: [`Guard::check_auth`] with the realm and the digest username
+//!   before verifying (on `Refuse`, answer the usual challenge without verifying and
+//!   without reporting a failure); then the authentication observer's `auth_failed` and
+//!   `auth_succeeded` call [`Guard::auth_failed`] and [`Guard::auth_succeeded`] with the
+//!   realm, the username and the source;
+//! - the registrar: [`Guard::registration_ok`] with the source, the flow and the granted
+//!   expiry for every accepted REGISTER (zero when the contact is removed), and
+//!   [`Guard::forget_device`] when a registered flow's connection closes;
+//! - a once-a-second task: [`Guard::housekeeping`], then [`Guard::poll_event`] until
+//!   `None`, each event to the audit log and to metrics; [`Guard::stats`] to metrics;
+//! - the admin API: [`Guard::list_bans`], [`Guard::lift_ban`] (keys parse from their
+//!   display form with `str::parse`), [`Guard::set_static_rules`] whenever the stored
+//!   rules change.
+//!
+//! The tenant name the guard uses is the realm (the tenant's SIP domain): the
+//! authenticator always has it, whether or not the tenant exists, so guesses against
+//! unknown tenants are counted too.
+//!
 //! # Bounded state
 //! Three tables (addresses, prefixes, per-user failure counters), each capped
 //! ([`GuardConfig::max_ips`], ...) and split into up to 64 shards with a lock each. A full
@@ -334,6 +360,12 @@ impl Guard {
         self.seeds.hash_one((tenant, user))
     }
 }
+
+/// The guard is shared by every receive task.
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<Guard>();
+};
 
 /// The socket address with a canonical (IPv4 for mapped) IP.
 fn canonical(addr: SocketAddr) -> SocketAddr {

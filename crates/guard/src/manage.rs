@@ -8,10 +8,8 @@ use crate::auth::user_key;
 use crate::ban::{BanInfo, BanKey, BanReason};
 use crate::entry::AuthKey;
 use crate::events::GuardEvent;
-use crate::meter::Leaky;
 use crate::net::{Net, bits_ip, ip_bits, meter_prefix};
 use crate::rules::Class;
-use crate::scanner::ScannerSignals;
 use crate::stats::GuardStats;
 use crate::table::Counters;
 use crate::{Guard, GuardError};
@@ -21,8 +19,8 @@ impl Guard {
     /// forgets known devices whose registration ended, and removes entries that have been
     /// idle for [`crate::GuardConfig::idle_after`] with nothing left to remember (no running
     /// ban, no offence within the memory, no known device, meters and counters at rest).
-    /// Visits every entry: about a millisecond per 100 000 entries, one shard locked at a
-    /// time.
+    /// Visits every entry: about 2 ms per 100 000 entries, one shard (at most ~1600 entries)
+    /// locked at a time.
     pub fn housekeeping(&self, now: Instant) {
         let now = self.clock.us(now);
         let s = self.s;
@@ -44,17 +42,19 @@ impl Guard {
                     devices += u64::from(p.known_until > now);
                 }
                 e.prune_ports(now, s.ladder);
-                if e.score.is_empty(now, s.score_leak) {
-                    e.score = Leaky::default();
-                    e.signals = ScannerSignals::NONE;
+                e.summarise_ports(now);
+                if e.extra.as_ref().is_some_and(|x| {
+                    x.auth.is_empty(now, s.ip_leak)
+                        && x.score.is_empty(now, s.score_leak)
+                        && x.sweep.is_idle(now, s.enum_window)
+                }) {
+                    e.extra = None;
                 }
                 let at_rest = e.ports.is_empty()
+                    && e.extra.is_none()
                     && !e.ban.open
                     && !e.ban.remembered(now, s.ladder)
-                    && e.flood <= now
-                    && e.auth.is_empty(now, s.ip_leak)
-                    && e.score.is_empty(now, s.score_leak)
-                    && e.sweep.is_idle(now, s.enum_window);
+                    && e.flood <= now;
                 !(at_rest && now.saturating_sub(e.last_seen) >= s.idle)
             });
         });
@@ -139,10 +139,7 @@ impl Guard {
                     Some(e) if e.ban.active(now) => {
                         e.ban.lift();
                         e.flood = 0;
-                        e.auth.clear();
-                        e.auth_users = 0;
-                        e.score.clear();
-                        e.signals = ScannerSignals::NONE;
+                        e.extra = None;
                         true
                     }
                     _ => false,
@@ -151,13 +148,19 @@ impl Guard {
             BanKey::Source { addr } => {
                 let bits = ip_bits(addr.ip().to_canonical());
                 let mut t = self.ips.lock(&bits);
-                let slot = t.get_mut(&bits).and_then(|e| e.slot(addr.port()));
-                match slot {
-                    Some(p) if p.ban.active(now) => {
-                        p.ban.lift();
-                        true
+                match t.get_mut(&bits) {
+                    Some(e) => {
+                        let lifted = match e.slot(addr.port()) {
+                            Some(p) if p.ban.active(now) => {
+                                p.ban.lift();
+                                true
+                            }
+                            _ => false,
+                        };
+                        e.summarise_ports(now);
+                        lifted
                     }
-                    _ => false,
+                    None => false,
                 }
             }
             BanKey::Prefix { net } => {

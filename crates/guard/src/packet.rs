@@ -223,7 +223,8 @@ impl Guard {
         let (mut signals, mut points) = request_signals(info);
         if !info.has_credentials
             && let Some(user) = info.target_user.filter(|u| !u.is_empty())
-            && let Some(n) = e.sweep.note(now, port, self.seeds.hash_one(user), self.s.enum_window)
+            && let Some(n) =
+                e.extra().sweep.note(now, port, self.seeds.hash_one(user), self.s.enum_window)
             && n > self.s.enum_free
         {
             signals = signals.union(ScannerSignals::ENUMERATION);
@@ -232,13 +233,14 @@ impl Guard {
         if points == 0 {
             return Verdict::Allow;
         }
-        if e.score.is_empty(now, self.s.score_leak) {
-            e.signals = ScannerSignals::NONE;
+        let x = e.extra();
+        if x.score.is_empty(now, self.s.score_leak) {
+            x.signals = ScannerSignals::NONE;
         }
-        let score = e.score.add(now, self.s.score_leak, points);
-        let new = signals.difference(e.signals);
-        e.signals = e.signals.union(signals);
-        let all = e.signals;
+        let score = x.score.add(now, self.s.score_leak, points);
+        let new = signals.difference(x.signals);
+        x.signals = x.signals.union(signals);
+        let all = x.signals;
         let ban = (score >= self.s.threshold).then(|| {
             let reason = BanReason::Scanner { signals: all };
             (reason, e.ban.start(now, reason, self.s.ladder), e.ban.offences)
@@ -282,18 +284,22 @@ impl Guard {
         }
         let e = ips.at(i);
         e.last_seen = now;
-        e.sweep.forget(source.port());
+        if let Some(x) = e.extra.as_mut() {
+            x.sweep.forget(source.port());
+        }
         if expires.is_zero() {
             if let Some(slot) = e.slot(source.port()) {
                 slot.known_until = 0;
             }
             e.prune_ports(now, self.s.ladder);
+            e.summarise_ports(now);
             return;
         }
         let until = now.saturating_add(micros(expires)).saturating_add(self.s.grace);
         let slot = e.slot_or_insert(source.port(), now, self.s.max_ports);
         slot.known_until = until;
         slot.flow = flow;
+        e.device_until = e.device_until.max(until);
     }
 
     /// The device at `source` is gone (its connection closed, or its registration was
@@ -308,6 +314,7 @@ impl Guard {
                 slot.known_until = 0;
             }
             e.prune_ports(now, self.s.ladder);
+            e.summarise_ports(now);
         }
     }
 

@@ -203,26 +203,37 @@ impl<'a> RequestInfo<'a> {
     }
 }
 
-/// True if `needle` (lower case ASCII) starts a word of `hay`, case-insensitively.
-fn starts_word(hay: &[u8], needle: &str) -> bool {
-    let n = needle.as_bytes();
-    let hay = &hay[..hay.len().min(MAX_SCAN)];
-    if hay.len() < n.len() {
-        return false;
+/// The first name of `names` (lower case ASCII) that starts a word of `text`,
+/// case-insensitively. One pass over the word starts, comparing first bytes before whole
+/// names.
+fn find_word(text: &str, names: &[&'static str]) -> Option<&'static str> {
+    let hay = &text.as_bytes()[..text.len().min(MAX_SCAN)];
+    let mut prev_alnum = false;
+    for (i, &c) in hay.iter().enumerate() {
+        let alnum = c.is_ascii_alphanumeric();
+        if alnum && !prev_alnum {
+            let lower = c.to_ascii_lowercase();
+            let rest = &hay[i..];
+            let found = names.iter().find(|n| {
+                let n = n.as_bytes();
+                n[0] == lower && rest.len() >= n.len() && rest[..n.len()].eq_ignore_ascii_case(n)
+            });
+            if found.is_some() {
+                return found.copied();
+            }
+        }
+        prev_alnum = alnum;
     }
-    (0..=hay.len() - n.len()).any(|i| {
-        (i == 0 || !hay[i - 1].is_ascii_alphanumeric())
-            && hay[i..i + n.len()].eq_ignore_ascii_case(n)
-    })
+    None
 }
 
 /// The attack tool `text` names, if any.
 pub(crate) fn tool_in(text: &str) -> Option<&'static str> {
-    TOOLS.iter().copied().find(|t| starts_word(text.as_bytes(), t))
+    find_word(text, TOOLS)
 }
 
 fn suspect_in(text: &str) -> bool {
-    SUSPECT.iter().any(|t| starts_word(text.as_bytes(), t))
+    find_word(text, SUSPECT).is_some()
 }
 
 /// The signals a single request shows by itself (enumeration needs the source's history and

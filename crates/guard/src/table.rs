@@ -45,11 +45,13 @@ impl Counters {
     }
 }
 
-/// One shard.
+/// One shard: a hash index into dense, parallel vectors of keys and entries (the packet
+/// path reads only the entry; keys are read when entries move).
 #[derive(Debug)]
 pub(crate) struct Table<K, V> {
     index: HashMap<K, u32, Seeds>,
-    slots: Vec<(K, V)>,
+    keys: Vec<K>,
+    vals: Vec<V>,
     cap: usize,
     hand: usize,
     pub(crate) counters: Counters,
@@ -59,7 +61,8 @@ impl<K: Hash + Eq + Copy, V: Evict> Table<K, V> {
     fn new(cap: usize, seeds: Seeds) -> Table<K, V> {
         Table {
             index: HashMap::with_capacity_and_hasher(0, seeds),
-            slots: Vec::new(),
+            keys: Vec::new(),
+            vals: Vec::new(),
             cap: cap.max(1),
             hand: 0,
             counters: Counters::default(),
@@ -67,7 +70,7 @@ impl<K: Hash + Eq + Copy, V: Evict> Table<K, V> {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.slots.len()
+        self.vals.len()
     }
 
     /// The position of `key`, if present.
@@ -79,7 +82,7 @@ impl<K: Hash + Eq + Copy, V: Evict> Table<K, V> {
     /// The entry at a position returned by [`Table::find`] or [`Table::insert`].
     #[inline]
     pub(crate) fn at(&mut self, i: usize) -> &mut V {
-        &mut self.slots[i].1
+        &mut self.vals[i]
     }
 
     #[inline]
@@ -88,15 +91,26 @@ impl<K: Hash + Eq + Copy, V: Evict> Table<K, V> {
         Some(self.at(i))
     }
 
-    /// Inserts `value` for `key` (which must be absent). If the shard is full, first evicts
-    /// one entry (see the module documentation) and returns it. Returns the new position.
+    /// Inserts `value` for `key` (which must be absent). If the shard is full, the new entry
+    /// takes the place of an evicted one (see the module documentation), which is returned.
+    /// Returns the new entry's position.
     pub(crate) fn insert(&mut self, key: K, value: V, now: u64) -> (usize, Option<(K, V)>) {
         debug_assert!(self.find(&key).is_none());
-        let evicted = if self.slots.len() >= self.cap { self.evict_one(now) } else { None };
-        let i = self.slots.len();
-        self.slots.push((key, value));
+        if self.vals.len() >= self.cap
+            && let Some(i) = self.victim(now)
+        {
+            let old_key = std::mem::replace(&mut self.keys[i], key);
+            let old = std::mem::replace(&mut self.vals[i], value);
+            self.index.remove(&old_key);
+            self.index.insert(key, i as u32);
+            self.counters.evicted += 1;
+            return (i, Some((old_key, old)));
+        }
+        let i = self.vals.len();
+        self.keys.push(key);
+        self.vals.push(value);
         self.index.insert(key, i as u32);
-        (i, evicted)
+        (i, None)
     }
 
     /// The entry for `key`, inserted with `make` if absent (evicting as [`Table::insert`]).
@@ -112,30 +126,29 @@ impl<K: Hash + Eq + Copy, V: Evict> Table<K, V> {
         }
     }
 
-    fn evict_one(&mut self, now: u64) -> Option<(K, V)> {
-        let len = self.slots.len();
+    /// The position of the lowest-ranked entry among the [`SAMPLE`] under the hand; the
+    /// hand moves past them.
+    fn victim(&mut self, now: u64) -> Option<usize> {
+        let len = self.vals.len();
         if len == 0 {
             return None;
         }
         let start = self.hand % len;
         let n = SAMPLE.min(len);
-        let victim = (0..n)
-            .map(|j| (start + j) % len)
-            .min_by_key(|&i| self.slots[i].1.rank(now))
-            .unwrap_or(start);
+        let victim = (0..n).map(|j| (start + j) % len).min_by_key(|&i| self.vals[i].rank(now));
         self.hand = (start + n) % len;
-        self.counters.evicted += 1;
-        Some(self.remove_at(victim))
+        victim
     }
 
     /// Removes the entry at `i` (the last entry takes its place).
     pub(crate) fn remove_at(&mut self, i: usize) -> (K, V) {
-        let removed = self.slots.swap_remove(i);
-        self.index.remove(&removed.0);
-        if let Some((moved, _)) = self.slots.get(i) {
+        let key = self.keys.swap_remove(i);
+        let val = self.vals.swap_remove(i);
+        self.index.remove(&key);
+        if let Some(moved) = self.keys.get(i) {
             self.index.insert(*moved, i as u32);
         }
-        removed
+        (key, val)
     }
 
     /// Removes `key`'s entry.
@@ -148,23 +161,24 @@ impl<K: Hash + Eq + Copy, V: Evict> Table<K, V> {
     /// Keeps the entries for which `keep` returns true (it may also change them).
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         let mut i = 0;
-        while i < self.slots.len() {
-            let (k, v) = &mut self.slots[i];
-            if keep(k, v) {
+        while i < self.vals.len() {
+            if keep(&self.keys[i], &mut self.vals[i]) {
                 i += 1;
             } else {
                 self.remove_at(i);
             }
         }
-        if self.slots.capacity() > 64 && self.slots.len() < self.slots.capacity() / 4 {
-            self.slots.shrink_to(self.slots.len() * 2);
-            self.index.shrink_to(self.slots.len() * 2);
+        if self.vals.capacity() > 64 && self.vals.len() < self.vals.capacity() / 4 {
+            let n = self.vals.len() * 2;
+            self.keys.shrink_to(n);
+            self.vals.shrink_to(n);
+            self.index.shrink_to(n);
         }
     }
 
     /// Every entry.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &(K, V)> {
-        self.slots.iter()
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.keys.iter().zip(self.vals.iter())
     }
 }
 
