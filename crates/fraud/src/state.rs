@@ -54,6 +54,9 @@ pub(crate) struct Daily {
     pub(crate) destinations: CappedSet<u64>,
     pub(crate) warned_intl: bool,
     pub(crate) warned_spend: bool,
+    /// A cap was reported today: later refusals for it are only logged.
+    pub(crate) capped_intl: bool,
+    pub(crate) capped_spend: bool,
 }
 
 /// Long-term behaviour: the baselines.
@@ -71,8 +74,8 @@ pub(crate) struct Profile {
     pub(crate) countries: CappedSet<u16>,
     /// Networks registered from (as [`network_key`]); extensions only.
     pub(crate) networks: CappedSet<u64>,
-    /// Calls per local hour of day.
-    pub(crate) hours: [u32; 24],
+    /// Calls per local hour of day (halved when one nears the maximum).
+    pub(crate) hours: [u16; 24],
 }
 
 impl Profile {
@@ -99,7 +102,7 @@ impl Profile {
         self.hour_calls = self.hour_calls.saturating_add(1);
         let slot = &mut self.hours[local_hour.min(23)];
         *slot = slot.saturating_add(1);
-        if self.hours.iter().map(|&x| u64::from(x)).sum::<u64>() > 100_000 {
+        if *slot >= u16::MAX / 2 {
             self.hours.iter_mut().for_each(|x| *x /= 2);
         }
     }

@@ -346,12 +346,37 @@ impl TenantState {
             } else {
                 None
             };
-        if let Some((kind, severity, signal, headline)) = violation {
+        if let Some((kind, mut severity, signal, headline)) = violation {
+            // A cap is reported once a day; later refusals for it are only logged.
+            let flag = match signal.name {
+                Measure::TenantInternationalMinutes => Some(&mut self.daily.capped_intl),
+                Measure::TenantSpendCents => Some(&mut self.daily.capped_spend),
+                Measure::ExtensionInternationalMinutes => Some(&mut ext.daily.capped_intl),
+                Measure::ExtensionSpendCents => Some(&mut ext.daily.capped_spend),
+                _ => None,
+            };
+            if let Some(flag) = flag {
+                if *flag {
+                    severity = Severity::Info;
+                }
+                *flag = true;
+            }
             let actions = self.config.actions.for_severity(severity);
             if let Some(sup) = st.cooldown.admit(kind.index(), now_ms, cooldown_ms, false) {
                 d.events.push(about.event(kind, severity, 0, vec![signal], actions, sup, headline));
             }
-            escalate(ext, &about, &self.config.actions, sustained, now, &mut d);
+            // Only the extension's own limits count towards its escalation: a tenant-wide limit
+            // reached by everyone's calls is no sign that this extension is compromised.
+            let tenant_wide = matches!(
+                signal.name,
+                Measure::TenantConcurrentCalls
+                    | Measure::TenantCallsPerMinute
+                    | Measure::TenantInternationalMinutes
+                    | Measure::TenantSpendCents
+            );
+            if !tenant_wide {
+                escalate(ext, &about, &self.config.actions, sustained, now, &mut d);
+            }
             return finish(d, Some(kind), 0);
         }
 
@@ -739,6 +764,7 @@ impl TenantState {
                 threshold: l.spend_cap_cents_per_day as f64,
                 weight: 0,
             };
+            self.daily.capped_spend = true;
             self.end_where(tid, now_ms, EventKind::SpendCap, |c| c.rate > 0, None, &mut out);
             out.events.push(tenant_about.event(
                 EventKind::SpendCap,
@@ -777,7 +803,19 @@ impl TenantState {
                         Some(id),
                         &mut out,
                     );
-                    out.events.push(about.event(EventKind::InternationalMinutesCap, Severity::High, 0, vec![s], &actions, 0, "International calls ended: the extension's daily international minutes are used up"));
+                    out.events.push(about.event(
+                        EventKind::InternationalMinutesCap,
+                        Severity::High,
+                        0,
+                        vec![s],
+                        &actions,
+                        0,
+                        "International calls ended: the extension's daily international minutes \
+                         are used up",
+                    ));
+                    if let Some(e) = self.exts.get_mut(&id) {
+                        e.daily.capped_intl = true;
+                    }
                 }
                 if spend {
                     let s = Signal {
@@ -803,6 +841,9 @@ impl TenantState {
                         0,
                         "Calls ended: the extension's daily estimated spend reached its cap",
                     ));
+                    if let Some(e) = self.exts.get_mut(&id) {
+                        e.daily.capped_spend = true;
+                    }
                 }
             }
         }
