@@ -33,4 +33,4 @@ pub use routes::router;
 pub use server::{
     DRAIN_TIMEOUT, HANDSHAKE_TIMEOUT, HEADER_TIMEOUT, MAX_CONNECTIONS, serve, serve_router,
 };
-pub use state::{AdminConfig, AdminState};
+pub use state::{AdminConfig, AdminState, ChangeListener};

@@ -37,8 +37,27 @@ impl Default for AdminConfig {
     }
 }
 
+/// Told about changes that other parts of a running server cache: the SIP authenticator
+/// keeps credentials and tenant policy for a few seconds, and a disabled extension or a
+/// reset password must stop working at once, not when the cache entry ages out.
+pub trait ChangeListener: Send + Sync + 'static {
+    /// An extension's credentials, enabled flag or existence changed.
+    fn extension_changed(&self, domain: &str, number: &str);
+    /// A tenant's settings (encryption, networks, policy) or existence changed.
+    fn tenant_changed(&self, domain: &str);
+}
+
+/// The listener of a state without one.
+struct NoListener;
+
+impl ChangeListener for NoListener {
+    fn extension_changed(&self, _: &str, _: &str) {}
+    fn tenant_changed(&self, _: &str) {}
+}
+
 struct Inner {
     store: AnyStore,
+    listener: Arc<dyn ChangeListener>,
     sessions: SessionStore,
     ip_throttle: IpThrottle,
     config: AdminConfig,
@@ -61,9 +80,19 @@ impl AdminState {
     /// State over `store` with `config`. Computes the dummy password hash now, so the first
     /// login for an unknown account is not faster than the others.
     pub fn new(store: AnyStore, config: AdminConfig) -> Self {
+        Self::with_listener(store, config, Arc::new(NoListener))
+    }
+
+    /// Like [`AdminState::new`], telling `listener` about changes to cached data.
+    pub fn with_listener(
+        store: AnyStore,
+        config: AdminConfig,
+        listener: Arc<dyn ChangeListener>,
+    ) -> Self {
         crate::auth::password::warm_up();
         Self(Arc::new(Inner {
             store,
+            listener,
             sessions: SessionStore::new(config.sessions.clone()),
             ip_throttle: IpThrottle::new(config.ip_lockout.clone()),
             config,
@@ -83,6 +112,11 @@ impl AdminState {
     /// The per-IP login throttle.
     pub fn ip_throttle(&self) -> &IpThrottle {
         &self.0.ip_throttle
+    }
+
+    /// Who hears about changes to cached data.
+    pub fn listener(&self) -> &dyn ChangeListener {
+        &*self.0.listener
     }
 
     /// The settings.

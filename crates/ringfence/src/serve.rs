@@ -161,7 +161,11 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .context("starting SIP (check sip_udp / sip_tcp / sip_tls and the [sip] table)")?;
     drop(master);
-    let state = AdminState::new(store.clone(), admin_config);
+    let state = AdminState::with_listener(
+        store.clone(),
+        admin_config,
+        Arc::new(SipCacheInvalidator(sip.auth().clone())),
+    );
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks: JoinSet<anyhow::Result<&'static str>> = JoinSet::new();
@@ -212,6 +216,19 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
     }
     store.close().await;
     Ok(())
+}
+
+/// Forgets the SIP authenticator's cached credentials and tenant policy when the admin API
+/// changes them, so a disabled extension or a reset password stops working at once.
+struct SipCacheInvalidator(Arc<ringfence_server::auth::Authenticator>);
+
+impl ringfence_admin::ChangeListener for SipCacheInvalidator {
+    fn extension_changed(&self, domain: &str, number: &str) {
+        self.0.invalidate_extension(domain, number);
+    }
+    fn tenant_changed(&self, domain: &str) {
+        self.0.invalidate_tenant(domain);
+    }
 }
 
 /// Label of the SIP digest nonce key derived from the master key.

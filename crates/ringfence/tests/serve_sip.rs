@@ -1,7 +1,9 @@
 //! `ringfence serve --demo` end to end, as the built binary: it listens for SIP on UDP, TCP
 //! and TLS (ephemeral ports here), creates the demo tenant once and prints its credentials,
 //! a real SIPp registers one of the demo extensions with them (register, refresh,
-//! unregister), and a second start reuses everything and prints no password.
+//! unregister); an extension disabled through the admin API stops registering at once (the
+//! SIP credential cache is invalidated, not left to age out); a second start reuses
+//! everything and prints no password.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -150,6 +152,60 @@ fn serve_demo_registers_a_real_phone_and_restarts() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // Disable 1001 through the HTTPS admin API with an operator token: its next REGISTER
+    // must fail right away, well inside the credential cache's 30 s lifetime.
+    require("curl", "curl");
+    let token = Command::new(BIN)
+        .args(["token", "create", "--role", "super_admin", "--json"])
+        .env("RINGFENCE_DATA_DIR", &data)
+        .env_remove("RINGFENCE_DATABASE_URL")
+        .env_remove("RINGFENCE_MASTER_KEY")
+        .env_remove("RINGFENCE_CONFIG")
+        .output()
+        .unwrap();
+    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
+    let token: serde_json::Value = serde_json::from_slice(&token.stdout).unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let https = server
+        .seen
+        .iter()
+        .find_map(|l| l.split("admin API ready on ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let api = |method: &str, path: &str, body: Option<&str>| -> serde_json::Value {
+        let mut c = Command::new("curl");
+        c.args(["-sk", "--fail-with-body", "-X", method])
+            .arg(format!("{}{path}", https.trim_end_matches("/api/v1")))
+            .args(["-H", &format!("Authorization: Bearer {token}")]);
+        if let Some(b) = body {
+            c.args(["-H", "Content-Type: application/json", "--data", b]);
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{method} {path}: {}", String::from_utf8_lossy(&out.stdout));
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    let tenants = api("GET", "/api/v1/tenants", None);
+    let tenant_id =
+        find(&tenants, "domain", "demo.ringfence.test")["id"].as_str().unwrap().to_owned();
+    let exts = api("GET", &format!("/api/v1/tenants/{tenant_id}/extensions"), None);
+    let ext_id = find(&exts, "number", "1001")["id"].as_str().unwrap().to_owned();
+    let updated = api(
+        "PATCH",
+        &format!("/api/v1/tenants/{tenant_id}/extensions/{ext_id}"),
+        Some(r#"{"enabled": false}"#),
+    );
+    assert_eq!(updated["enabled"], serde_json::Value::Bool(false));
+    let out = Command::new("sipp")
+        .arg(&udp)
+        .args(["-sf", scenario("register_lifecycle.xml").to_str().unwrap()])
+        .args(["-i", "127.0.0.1", "-p", "0", "-m", "1", "-nostdin", "-timeout", "15s"])
+        .args(["-s", "1001", "-au", "1001", "-ap", &password])
+        .args(["-auth_uri", "demo.ringfence.test", "-key", "domain", "demo.ringfence.test"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a disabled extension must not register");
+
     let first = server.stop();
     assert!(first.iter().any(|l| l.contains("SIP stopped")), "{}", first.join("\n"));
 
@@ -165,4 +221,19 @@ fn serve_demo_registers_a_real_phone_and_restarts() {
     );
     assert!(!second.iter().any(|l| l.contains("password ") && l.contains("extension 1001:")));
     assert!(!second.iter().any(|l| l.contains("one-time password")));
+}
+
+/// The first object in `v` (an array, or an object holding one) whose `key` is `value`.
+fn find<'a>(v: &'a serde_json::Value, key: &str, value: &str) -> &'a serde_json::Value {
+    let items = match v {
+        serde_json::Value::Array(a) => a.iter().collect::<Vec<_>>(),
+        serde_json::Value::Object(o) => {
+            o.values().filter_map(|x| x.as_array()).flat_map(|a| a.iter()).collect()
+        }
+        _ => Vec::new(),
+    };
+    items
+        .into_iter()
+        .find(|x| x[key] == serde_json::Value::String(value.to_owned()))
+        .unwrap_or_else(|| panic!("no {key} = {value} in {v}"))
 }

@@ -155,6 +155,7 @@ pub(crate) async fn update_extension(
         enabled: req.enabled,
     };
     let ext = state.store().update_extension(tenant.id, ext.id, update, &p.actor).await?;
+    state.listener().extension_changed(tenant.domain.as_str(), ext.number.as_str());
     Ok(axum::Json(ExtensionView::from(&ext)))
 }
 
@@ -170,6 +171,7 @@ pub(crate) async fn delete_extension(
     let (tenant, ext) = extension_for(&state, &p, &path).await?;
     require_admin(&p)?;
     state.store().delete_extension(tenant.id, ext.id, &p.actor).await?;
+    state.listener().extension_changed(tenant.domain.as_str(), ext.number.as_str());
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -186,6 +188,7 @@ pub(crate) async fn reset_sip_password(
     let secret = policy::generate_secret(policy::GENERATED_SECRET_LEN)?;
     let creds = provision::sip_credentials(&tenant, &ext.number, &secret);
     state.store().set_sip_credentials(tenant.id, ext.id, &creds, &p.actor).await?;
+    state.listener().extension_changed(tenant.domain.as_str(), ext.number.as_str());
     Ok(axum::Json(SipSecret {
         username: ext.number.to_string(),
         realm: tenant.domain.to_string(),
@@ -216,6 +219,7 @@ pub(crate) async fn set_sip_password(
     )?;
     let creds = provision::sip_credentials(&tenant, &ext.number, &pw);
     state.store().set_sip_credentials(tenant.id, ext.id, &creds, &p.actor).await?;
+    state.listener().extension_changed(tenant.domain.as_str(), ext.number.as_str());
     Ok(StatusCode::NO_CONTENT)
 }
 

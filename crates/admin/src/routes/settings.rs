@@ -44,6 +44,7 @@ async fn update(
         .update_tenant_settings(path.id(), settings, &p.actor)
         .await
         .map_err(|e| settings_error(e, first_field))?;
+    state.listener().tenant_changed(t.domain.as_str());
     Ok(axum::Json((&t.settings).into()))
 }
 

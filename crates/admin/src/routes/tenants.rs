@@ -105,10 +105,11 @@ pub(crate) async fn delete_tenant(
     Auth(p): Auth,
     ApiPath(path): ApiPath<TenantPath>,
 ) -> Result<StatusCode> {
-    tenant_admin_of(&state, &p, path.id()).await?;
+    let tenant = tenant_admin_of(&state, &p, path.id()).await?;
     p.require_super()?;
     state.store().delete_tenant(path.id(), &p.actor).await?;
     state.sessions().remove_tenant(path.id());
+    state.listener().tenant_changed(tenant.domain.as_str());
     Ok(StatusCode::NO_CONTENT)
 }
 
