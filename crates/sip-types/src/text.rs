@@ -80,12 +80,21 @@ static PARAMCHAR_NP: [bool; 256] = table(b"-_.!~*'()[]/:&+$", true);
 static HNV_NP: [bool; 256] = table(b"-_.!~*'()[]/?:+$", true);
 
 /// Advances from `i` over bytes of a class; returns the index of the first byte outside
-/// it (or the length). Tests four bytes per step while it can.
+/// it (or the length). Unrolled by four: one bounds check per four bytes.
 #[inline(always)]
 pub(crate) fn run(b: &[u8], mut i: usize, class: impl Fn(u8) -> bool) -> usize {
     while let Some(w) = b.get(i..i + 4) {
-        if !(class(w[0]) & class(w[1]) & class(w[2]) & class(w[3])) {
-            break;
+        if !class(w[0]) {
+            return i;
+        }
+        if !class(w[1]) {
+            return i + 1;
+        }
+        if !class(w[2]) {
+            return i + 2;
+        }
+        if !class(w[3]) {
+            return i + 3;
         }
         i += 4;
     }

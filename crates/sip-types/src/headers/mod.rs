@@ -296,6 +296,9 @@ impl Headers {
 
     /// Bytes [`Headers::write_to`] will write.
     pub fn printed_len(&self) -> usize {
+        if self.canonical {
+            return self.buf.len();
+        }
         self.entries
             .iter()
             .map(|e| (e.name.1 - e.name.0 + e.value.1 - e.value.0) as usize + 4)

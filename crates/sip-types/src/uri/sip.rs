@@ -334,7 +334,10 @@ impl<'a> SipUriRef<'a> {
             HostKind::Ipv6(a) => Host::Ipv6(a),
         };
         let mut params = Params::new();
-        for item in self.params.split(';').skip(1) {
+        // `params` is empty or starts with ';'.
+        let items =
+            if self.params.is_empty() { None } else { Some(self.params.split(';').skip(1)) };
+        for item in items.into_iter().flatten() {
             let (name, value) = match item.split_once('=') {
                 Some((n, v)) => (n, Some(v)),
                 None => (item, None),

@@ -31,6 +31,18 @@ const fn class(extra: &[u8]) -> [bool; 256] {
 static USER_PLAIN: [bool; 256] = class(b"-_.!~*'()&=+$/");
 /// `alphanum / "-"`.
 static LABEL: [bool; 256] = class(b"-");
+/// `alphanum`.
+static ALNUM: [bool; 256] = class(b"");
+/// `ALPHA`.
+static ALPHA: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_alphabetic();
+        c += 1;
+    }
+    t
+};
 /// `alphanum / "-" / "."`, the characters the general scanner takes as a host.
 static HOST: [bool; 256] = class(b"-.");
 
@@ -43,24 +55,27 @@ pub(crate) fn host(b: &[u8], i: usize) -> Option<(usize, HostKind)> {
     if c.is_ascii_digit() {
         return ipv4(b, i);
     }
-    let mut start = i;
+    let mut i = i;
     loop {
         // A label: starts with an alphanumeric, does not end with '-', at most 63 long.
-        if !b.get(start)?.is_ascii_alphanumeric() {
+        let start = i;
+        if !ALNUM[*b.get(i)? as usize] {
             return None;
         }
-        let end = run(b, start + 1, |c| LABEL[c as usize]);
-        if b[end - 1] == b'-' || end - start > 63 {
+        i = run(b, i + 1, |c| LABEL[c as usize]);
+        if b[i - 1] == b'-' || i - start > 63 {
             return None;
         }
-        if b.get(end) != Some(&b'.') {
-            return b[start].is_ascii_alphabetic().then_some((end, HostKind::Domain));
+        let top = ALPHA[b[start] as usize];
+        if b.get(i) != Some(&b'.') {
+            return top.then_some((i, HostKind::Domain));
         }
-        match b.get(end + 1) {
-            Some(c) if c.is_ascii_alphanumeric() => start = end + 1,
+        i += 1;
+        match b.get(i) {
+            Some(&c) if ALNUM[c as usize] => {}
             // One trailing dot ends a fully qualified name.
-            Some(c) if HOST[*c as usize] => return None,
-            _ => return b[start].is_ascii_alphabetic().then_some((end + 1, HostKind::Domain)),
+            Some(&c) if HOST[c as usize] => return None,
+            _ => return top.then_some((i, HostKind::Domain)),
         }
     }
 }
@@ -109,18 +124,27 @@ pub(crate) fn port(b: &[u8], i: usize) -> Option<(usize, u16)> {
     Some((e, v as u16))
 }
 
-/// A `sip:`/`sips:` URI at `s[i..]`: `[user "@"] host [":" port]`, and when `params` is
-/// set `*(";" pname ["=" pvalue])`; no password, escapes, IPv6 reference or headers.
+/// The parts of a SIP URI found by [`scan_sip`], as indices.
+#[derive(Clone, Copy)]
+struct Parts {
+    secure: bool,
+    user: Option<(usize, usize)>,
+    host: (usize, usize),
+    host_kind: HostKind,
+    port: Option<u16>,
+    params: (usize, usize),
+}
+
+/// A `sip:`/`sips:` URI at `b[i..]`: `[user "@"] host [":" port]`, and when `params`
+/// is set `*(";" pname ["=" pvalue])`; no password, escapes, IPv6 reference or headers.
 /// Returns where it ends (the caller checks what follows) and its parts.
-pub(crate) fn sip_uri(s: &str, i: usize, params: bool) -> Option<(usize, SipUriRef<'_>)> {
-    let b = s.as_bytes();
-    let scheme = b.get(i..i + 4)?;
-    let (secure, mut j) = if scheme.eq_ignore_ascii_case(b"sip:") {
+#[inline(always)]
+fn scan_sip(b: &[u8], i: usize, params: bool) -> Option<(usize, Parts)> {
+    // "sip:" or "sips:" in any case: letters OR-ed with 0x20, the colon compared as is.
+    let w = u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?);
+    let (secure, mut j) = if w | 0x0020_2020 == u32::from_le_bytes(*b"sip:") {
         (false, i + 4)
-    } else if scheme[..3].eq_ignore_ascii_case(b"sip")
-        && scheme[3] | 0x20 == b's'
-        && b.get(i + 4) == Some(&b':')
-    {
+    } else if w | 0x2020_2020 == u32::from_le_bytes(*b"sips") && b.get(i + 4) == Some(&b':') {
         (true, i + 5)
     } else {
         return None;
@@ -131,11 +155,11 @@ pub(crate) fn sip_uri(s: &str, i: usize, params: bool) -> Option<(usize, SipUriR
         if u == j {
             return None;
         }
-        user = Some(&s[j..u]);
+        user = Some((j, u));
         j = u + 1;
     }
     let (mut e, host_kind) = host(b, j)?;
-    let host = &s[j..e];
+    let host = (j, e);
     let mut port_no = None;
     if b.get(e) == Some(&b':') {
         let (pe, p) = port(b, e + 1)?;
@@ -163,14 +187,28 @@ pub(crate) fn sip_uri(s: &str, i: usize, params: bool) -> Option<(usize, SipUriR
     if matches!(b.get(e), Some(b'%' | b'@' | b'?' | b'[' | b':')) {
         return None;
     }
+    let parts = Parts { secure, user, host, host_kind, port: port_no, params: (params_start, e) };
+    Some((e, parts))
+}
+
+/// Where a SIP URI in its common shape (see [`scan_sip`]) at `b[i..]` ends.
+#[inline]
+pub(crate) fn sip_uri_end(b: &[u8], i: usize, params: bool) -> Option<usize> {
+    scan_sip(b, i, params).map(|(e, _)| e)
+}
+
+/// A SIP URI in its common shape (see [`scan_sip`]) at `s[i..]`: where it ends and its
+/// parts as the general scanner gives them.
+pub(crate) fn sip_uri(s: &str, i: usize, params: bool) -> Option<(usize, SipUriRef<'_>)> {
+    let (e, p) = scan_sip(s.as_bytes(), i, params)?;
     let uri = SipUriRef {
-        secure,
-        user,
+        secure: p.secure,
+        user: p.user.map(|(a, z)| &s[a..z]),
         password: None,
-        host,
-        host_kind,
-        port: port_no,
-        params: &s[params_start..e],
+        host: &s[p.host.0..p.host.1],
+        host_kind: p.host_kind,
+        port: p.port,
+        params: &s[p.params.0..p.params.1],
         headers: "",
     };
     Some((e, uri))

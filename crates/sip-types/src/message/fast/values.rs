@@ -163,8 +163,8 @@ pub(super) fn name_addr(s: &str, mut i: usize, contact: bool) -> Option<usize> {
         return None;
     }
     i += 1;
-    let close = match uri::sip_uri(s, i, true) {
-        Some((e, _)) if b.get(e) == Some(&b'>') => e,
+    let close = match uri::sip_uri_end(b, i, true) {
+        Some(e) if b.get(e) == Some(&b'>') => e,
         _ => {
             if matches!(b.get(i), Some(b' ' | b'\t' | b'\r')) {
                 return None;
@@ -182,8 +182,8 @@ pub(super) fn name_addr(s: &str, mut i: usize, contact: bool) -> Option<usize> {
 fn addr_spec(s: &str, i: usize, t: usize, contact: bool) -> Option<usize> {
     let b = s.as_bytes();
     let is_stop = |c: &u8| matches!(c, b';' | b' ' | b'\t' | b'\r' | b'\n' | b',');
-    let e = match uri::sip_uri(s, i, false) {
-        Some((e, _)) if b.get(e).is_some_and(is_stop) => e,
+    let e = match uri::sip_uri_end(b, i, false) {
+        Some(e) if b.get(e).is_some_and(is_stop) => e,
         _ => {
             if !b[i..t].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
             {
