@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use crate::ban::{BanKey, BanReason};
 use crate::entry::{AuthEntry, AuthKey, IpEntry};
-use crate::net::ip_bits;
+use crate::meter::Leaky;
+use crate::net::{auth_bits, ip_bits, is_v4, meter_prefix};
 use crate::rules::Class;
 use crate::{AuthCheck, Guard, canonical};
 
@@ -42,7 +43,7 @@ impl Guard {
             }
         }
         let id = self.user_id(tenant, user);
-        let key = AuthKey { id, ip: bits };
+        let key = AuthKey { id, ip: auth_bits(bits) };
         let blocked = {
             let mut t = self.auth.lock(&key);
             match t.get_mut(&key) {
@@ -66,7 +67,8 @@ impl Guard {
     /// - [`crate::GuardConfig::auth_user_limit`] recent failures block the user from this
     ///   address and ban the source port that made the last one;
     /// - [`crate::GuardConfig::auth_ip_limit`] recent failures from the address, or failures
-    ///   for [`crate::GuardConfig::auth_ip_users`] distinct users, ban the address.
+    ///   for [`crate::GuardConfig::auth_ip_users`] distinct users, ban the address (for IPv6
+    ///   the /64, which is also what the per-user count is kept for).
     ///
     /// From a globally allowed network only the per-user block applies.
     pub fn auth_failed(&self, now: Instant, tenant: &str, user: &str, source: SocketAddr) {
@@ -74,7 +76,7 @@ impl Guard {
         let source = canonical(source);
         let bits = ip_bits(source.ip());
         let id = self.user_id(tenant, user);
-        let key = AuthKey { id, ip: bits };
+        let key = AuthKey { id, ip: auth_bits(bits) };
         let block = {
             let mut t = self.auth.lock(&key);
             let (i, evicted) = t.get_or_insert_with(key, now, || AuthEntry::new(tenant, user, now));
@@ -90,7 +92,7 @@ impl Guard {
                 let reason = BanReason::AuthFailures { count: n, users: 1 };
                 let len = a.block.start(now, reason, self.s.ladder);
                 let offences = a.block.offences;
-                let key = user_key(a, bits);
+                let key = user_key(a, auth_bits(bits));
                 drop(t);
                 self.ban_started(key, reason, len, offences);
                 Some(reason)
@@ -128,21 +130,30 @@ impl Guard {
                 e.port_ban_until = e.port_ban_until.max(until);
             }
         }
-        let x = e.extra();
-        if x.auth.is_empty(now, self.s.ip_leak) {
-            x.auth_users = 0;
-        }
-        let n = x.auth.add(now, self.s.ip_leak, 1);
-        x.auth_users |= 1u64 << (id % 64);
-        let users = x.auth_users.count_ones();
-        if (n >= self.s.ip_limit || users >= self.s.ip_users) && !e.ban.active(now) {
-            let reason = BanReason::AuthFailures { count: n, users };
-            let len = e.ban.start(now, reason, self.s.ladder);
-            started.push((BanKey::Ip { ip: source.ip() }, reason, len, e.ban.offences));
+        // Address-wide counts: on the address for IPv4, on the /64 for IPv6.
+        if is_v4(bits) {
+            let x = e.extra();
+            let (n, users) = count_failure(&mut x.auth, &mut x.auth_users, now, self.s.ip_leak, id);
+            if (n >= self.s.ip_limit || users >= self.s.ip_users) && !e.ban.active(now) {
+                let reason = BanReason::AuthFailures { count: n, users };
+                let len = e.ban.start(now, reason, self.s.ladder);
+                started.push((BanKey::Ip { ip: source.ip() }, reason, len, e.ban.offences));
+            }
         }
         drop(ips);
         for (key, reason, len, offences) in started {
             self.ban_started(key, reason, len, offences);
+        }
+        if !is_v4(bits) {
+            let over = self.with_prefix(now, meter_prefix(bits), |p| {
+                let (n, users) =
+                    count_failure(&mut p.auth, &mut p.auth_users, now, self.s.ip_leak, id);
+                (n >= self.s.ip_limit || users >= self.s.ip_users)
+                    .then_some(BanReason::AuthFailures { count: n, users })
+            });
+            if let Some(reason) = over {
+                self.ban_prefix(now, bits, reason);
+            }
         }
     }
 
@@ -151,7 +162,7 @@ impl Guard {
     pub fn auth_succeeded(&self, now: Instant, tenant: &str, user: &str, source: SocketAddr) {
         let now = self.clock.us(now);
         let bits = ip_bits(source.ip().to_canonical());
-        let key = AuthKey { id: self.user_id(tenant, user), ip: bits };
+        let key = AuthKey { id: self.user_id(tenant, user), ip: auth_bits(bits) };
         let mut t = self.auth.lock(&key);
         if let Some(a) = t.get_mut(&key)
             && !a.block.active(now)
@@ -160,6 +171,17 @@ impl Guard {
             a.last_seen = now;
         }
     }
+}
+
+/// Counts one failure of user hash `id` in an address-wide leaky count and its distinct
+/// user set; returns the count and the distinct users.
+fn count_failure(count: &mut Leaky, users: &mut u64, now: u64, leak: u64, id: u64) -> (u32, u32) {
+    if count.is_empty(now, leak) {
+        *users = 0;
+    }
+    let n = count.add(now, leak, 1);
+    *users |= 1u64 << (id % 64);
+    (n, users.count_ones())
 }
 
 /// The ban key of a per-user block.
@@ -406,5 +428,54 @@ mod tests {
         assert_eq!(sim.guard.check_auth(sim.now, T, "100", src), AuthCheck::Refuse);
         assert_eq!(sim.guard.check_auth(sim.now, "b.example", "100", src), AuthCheck::Proceed);
         assert_eq!(sim.guard.check_packet(sim.now, src, Transport::Udp), Verdict::Allow);
+    }
+
+    fn v6(i: u64) -> SocketAddr {
+        let bits = (0x2001_0db8_0042_0007u128 << 64) | u128::from(i);
+        SocketAddr::new(std::net::IpAddr::V6(bits.into()), 5060 + (i % 7) as u16)
+    }
+
+    #[test]
+    fn ipv6_guessers_cannot_escape_by_rotating_addresses() {
+        let sim = Sim::default();
+        let failures =
+            (1..100u64).take_while(|&i| guess(&sim, "100", v6(i)) == AuthCheck::Proceed).count();
+        assert_eq!(failures, 5);
+        let prefix: std::net::IpAddr = "2001:db8:42:7::".parse().unwrap();
+        let keys: Vec<BanKey> = bans(&sim).into_iter().map(|b| b.0).collect();
+        assert_eq!(
+            keys,
+            [
+                BanKey::User { tenant: T.into(), user: "100".into(), ip: prefix },
+                BanKey::Source { addr: v6(5) },
+            ]
+        );
+        assert_eq!(sim.guard.check_auth(sim.now, T, "100", v6(1000)), AuthCheck::Refuse);
+        let elsewhere = addr("[2001:db8:42:8::1]:5060");
+        assert_eq!(sim.guard.check_auth(sim.now, T, "100", elsewhere), AuthCheck::Proceed);
+        // The block is listed and lifted under the /64's first address.
+        let key = BanKey::User { tenant: T.into(), user: "100".into(), ip: v6(77).ip() };
+        sim.guard.lift_ban(sim.now, &key).unwrap();
+        assert_eq!(sim.guard.check_auth(sim.now, T, "100", v6(1001)), AuthCheck::Proceed);
+    }
+
+    #[test]
+    fn ipv6_failures_for_many_users_ban_the_64_except_known_devices() {
+        let sim = Sim::default();
+        let phone = v6(1);
+        sim.guard.registration_ok(sim.now, phone, None, Duration::from_secs(600));
+        for (i, u) in ["100", "101", "102", "103"].into_iter().enumerate() {
+            assert_eq!(guess(&sim, u, v6(10 + i as u64)), AuthCheck::Proceed);
+        }
+        assert_eq!(
+            bans(&sim),
+            [(
+                BanKey::Prefix { net: "2001:db8:42:7::/64".parse().unwrap() },
+                BanReason::AuthFailures { count: 4, users: 4 },
+                300
+            )]
+        );
+        assert_eq!(sim.guard.check_packet(sim.now, v6(99), Transport::Udp), Verdict::Drop);
+        assert_eq!(sim.guard.check_packet(sim.now, phone, Transport::Udp), Verdict::Allow);
     }
 }

@@ -40,7 +40,7 @@ pub enum BanKey {
         tenant: String,
         /// The digest username.
         user: String,
-        /// The address.
+        /// The address; for IPv6 the first address of its /64 (the block covers the /64).
         ip: IpAddr,
     },
 }

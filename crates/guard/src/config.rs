@@ -52,7 +52,10 @@
 //! - per address: [`GuardConfig::auth_ip_limit`] 20 within [`GuardConfig::auth_ip_window`]
 //!   600 s, or failures for [`GuardConfig::auth_ip_users`] 4 different users (credential
 //!   stuffing, or a guesser that rotates ports and users), bans the address (except its
-//!   known devices). An office whose admin rotated every password sees each unregistered
+//!   known devices).
+//!
+//! For IPv6 "the address" in both counts, and in address-wide bans, is the source's /64: a
+//! host picks any address of its /64 at will, so anything finer could be evaded. An office whose admin rotated every password sees each unregistered
 //!   phone blocked on its own first; the address follows only if many phones keep failing.
 //!
 //! # Memory

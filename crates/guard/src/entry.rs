@@ -209,17 +209,26 @@ impl Evict for IpEntry {
     }
 }
 
-/// One /64 (or /24).
+/// One /64 (or /24). For IPv6 it is also where address-wide authentication failures are
+/// counted and address-wide bans placed: an IPv6 host picks any address of its /64 at will.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PrefixEntry {
     pub(crate) last_seen: u64,
     pub(crate) flood: u64,
     pub(crate) ban: Ban,
+    pub(crate) auth: Leaky,
+    pub(crate) auth_users: u64,
 }
 
 impl PrefixEntry {
     pub(crate) fn new(now: u64) -> PrefixEntry {
-        PrefixEntry { last_seen: now, flood: 0, ban: Ban::default() }
+        PrefixEntry {
+            last_seen: now,
+            flood: 0,
+            ban: Ban::default(),
+            auth: Leaky::default(),
+            auth_users: 0,
+        }
     }
 }
 
@@ -376,7 +385,7 @@ mod size_tests {
             std::mem::size_of::<Extra>()
         );
         assert!(ip <= 128, "IpEntry is {ip} bytes");
-        assert!(prefix <= 64, "PrefixEntry is {prefix} bytes");
+        assert!(prefix <= 96, "PrefixEntry is {prefix} bytes");
         assert!(auth <= 112, "AuthEntry is {auth} bytes");
     }
 }

@@ -31,9 +31,9 @@
 //!   known device: GCRA token buckets; over the limit the address (or prefix) is banned for
 //!   a time that doubles with each repeat offence ([`GuardConfig`] documents the defaults
 //!   and the office-NAT arithmetic behind them).
-//! - **Authentication failures** per (tenant, user, address) and per address: a password
-//!   guesser is blocked after 5 guesses (the user from that address, and the guessing
-//!   port), an address that fails for many users or very often is banned.
+//! - **Authentication failures** per (tenant, user, address) and per address (for IPv6,
+//!   per /64): a password guesser is blocked after 5 guesses (the user from that address,
+//!   and the guessing port), an address that fails for many users or very often is banned.
 //! - **Known devices**: an address and port (or TLS flow) with a current registration is
 //!   exempt from bans its address or prefix earned through other ports, and from per-user
 //!   blocks, so the phones of an office keep working while an attacker behind the same NAT

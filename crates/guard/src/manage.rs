@@ -8,7 +8,7 @@ use crate::auth::user_key;
 use crate::ban::{BanInfo, BanKey, BanReason};
 use crate::entry::AuthKey;
 use crate::events::GuardEvent;
-use crate::net::{Net, bits_ip, ip_bits, meter_prefix};
+use crate::net::{Net, auth_bits, bits_ip, ip_bits, meter_prefix};
 use crate::rules::Class;
 use crate::stats::GuardStats;
 use crate::table::Counters;
@@ -64,7 +64,10 @@ impl Guard {
                     expired.push(BanKey::Prefix { net: net.to_ipnet() });
                 }
                 bans += u64::from(p.ban.active(now));
-                let at_rest = !p.ban.open && !p.ban.remembered(now, s.ladder) && p.flood <= now;
+                let at_rest = !p.ban.open
+                    && !p.ban.remembered(now, s.ladder)
+                    && p.flood <= now
+                    && p.auth.is_empty(now, s.ip_leak);
                 !(at_rest && now.saturating_sub(p.last_seen) >= s.idle)
             });
         });
@@ -171,14 +174,18 @@ impl Guard {
                     Some(p) if metered && p.ban.active(now) => {
                         p.ban.lift();
                         p.flood = 0;
+                        p.auth.clear();
+                        p.auth_users = 0;
                         true
                     }
                     _ => false,
                 }
             }
             BanKey::User { tenant, user, ip } => {
-                let key =
-                    AuthKey { id: self.user_id(tenant, user), ip: ip_bits(ip.to_canonical()) };
+                let key = AuthKey {
+                    id: self.user_id(tenant, user),
+                    ip: auth_bits(ip_bits(ip.to_canonical())),
+                };
                 let mut t = self.auth.lock(&key);
                 match t.get_mut(&key) {
                     Some(a) if a.block.active(now) => {

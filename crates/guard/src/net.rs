@@ -100,6 +100,13 @@ pub(crate) fn meter_prefix(bits: u128) -> Net {
     Net { bits: mask(bits, len), len }
 }
 
+/// The address that authentication failures from `bits` are counted for: the address
+/// itself for IPv4, its /64 (as the network's first address) for IPv6.
+#[inline]
+pub(crate) fn auth_bits(bits: u128) -> u128 {
+    if is_v4(bits) { bits } else { mask(bits, 64) }
+}
+
 /// True if a device at `ip` may register or call for a tenant whose allowed device networks
 /// are `tenant_networks`. An empty list allows every address (the tenant set no
 /// restriction). IPv4-mapped IPv6 addresses (`::ffff:192.0.2.7`, as dual-stack sockets
@@ -153,6 +160,8 @@ mod tests {
         assert_eq!(bits_ip(meter_prefix(ip_bits(ip("192.0.2.77"))).bits), ip("192.0.2.0"));
         assert_eq!(meter_prefix(b).to_ipnet(), net("2001:db8:1:2::/64"));
         assert_eq!(meter_prefix(ip_bits(ip("192.0.2.77"))).to_ipnet(), net("192.0.2.0/24"));
+        assert_eq!(bits_ip(auth_bits(b)), ip("2001:db8:1:2::"));
+        assert_eq!(auth_bits(ip_bits(ip("192.0.2.77"))), ip_bits(ip("192.0.2.77")));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::ban::{BanKey, BanReason};
 use crate::entry::{IpEntry, PortState, PrefixEntry};
 use crate::events::GuardEvent;
 use crate::meter::{gcra, micros};
-use crate::net::{bits_ip, ip_bits, is_v4, meter_prefix};
+use crate::net::{Net, bits_ip, ip_bits, is_v4, meter_prefix};
 use crate::rules::Class;
 use crate::scanner::{ENUMERATION_POINTS, RequestInfo, ScannerSignals, request_signals};
 use crate::{Guard, Transport, Verdict, canonical};
@@ -114,6 +114,36 @@ impl Guard {
             (self.s.v6_rate, self.s.v6_limit)
         };
         let net = meter_prefix(bits);
+        let reason = BanReason::Flood {
+            limit: limit.saturating_mul(factor),
+            window_secs: self.s.window_secs,
+        };
+        let outcome = self.with_prefix(now, net, |p| {
+            if p.ban.active(now) {
+                return Err(None);
+            }
+            if gcra(&mut p.flood, now, rate.scaled(factor)) {
+                return Ok(());
+            }
+            Err(Some((p.ban.start(now, reason, self.s.ladder), p.ban.offences)))
+        });
+        match outcome {
+            Ok(()) => Verdict::Allow,
+            Err(None) => Verdict::Drop,
+            Err(Some((len, offences))) => {
+                self.ban_started(BanKey::Prefix { net: net.to_ipnet() }, reason, len, offences);
+                Verdict::Drop
+            }
+        }
+    }
+
+    /// Runs `f` on the entry of prefix `net`, created if absent.
+    pub(crate) fn with_prefix<R>(
+        &self,
+        now: u64,
+        net: Net,
+        f: impl FnOnce(&mut PrefixEntry) -> R,
+    ) -> R {
         let mut t = self.prefixes.lock(&net);
         let (i, evicted) = t.get_or_insert_with(net, now, || PrefixEntry::new(now));
         if let Some((k, e)) = evicted
@@ -123,21 +153,27 @@ impl Guard {
         }
         let p = t.at(i);
         p.last_seen = now;
-        if p.ban.active(now) {
-            return Verdict::Drop;
+        f(p)
+    }
+
+    /// Bans the /64 of IPv6 source `bits` (its address-wide ban) unless it is banned.
+    pub(crate) fn ban_prefix(&self, now: u64, bits: u128, reason: BanReason) {
+        let net = meter_prefix(bits);
+        let started = self.with_prefix(now, net, |p| {
+            (!p.ban.active(now)).then(|| (p.ban.start(now, reason, self.s.ladder), p.ban.offences))
+        });
+        if let Some((len, offences)) = started {
+            self.ban_started(BanKey::Prefix { net: net.to_ipnet() }, reason, len, offences);
         }
-        if gcra(&mut p.flood, now, rate.scaled(factor)) {
-            return Verdict::Allow;
+    }
+
+    /// True if the metered prefix of `bits` is banned.
+    fn prefix_banned(&self, now: u64, bits: u128) -> bool {
+        if is_v4(bits) && self.s.v4_rate.is_none() {
+            return false;
         }
-        let reason = BanReason::Flood {
-            limit: limit.saturating_mul(factor),
-            window_secs: self.s.window_secs,
-        };
-        let len = p.ban.start(now, reason, self.s.ladder);
-        let offences = p.ban.offences;
-        drop(t);
-        self.ban_started(BanKey::Prefix { net: net.to_ipnet() }, reason, len, offences);
-        Verdict::Drop
+        let net = meter_prefix(bits);
+        self.prefixes.lock(&net).get_mut(&net).is_some_and(|p| p.ban.active(now))
     }
 
     /// Reports the bans an evicted address entry held.
@@ -201,10 +237,11 @@ impl Guard {
             PortState::Unknown => {}
         }
         let e = ips.at(i);
-        if e.ban.active(now) {
+        if e.ban.active(now) || self.prefix_banned(now, bits) {
             ips.counters.dropped_banned += 1;
             return Verdict::Drop;
         }
+        let e = ips.at(i);
         let factor = if class == Class::TenantAllow { self.s.factor } else { 1 };
         if reliable && !gcra(&mut e.flood, now, self.s.ip_rate.scaled(factor)) {
             let reason = BanReason::Flood {
@@ -241,24 +278,27 @@ impl Guard {
         let new = signals.difference(x.signals);
         x.signals = x.signals.union(signals);
         let all = x.signals;
-        let ban = (score >= self.s.threshold).then(|| {
-            let reason = BanReason::Scanner { signals: all };
-            (reason, e.ban.start(now, reason, self.s.ladder), e.ban.offences)
-        });
-        if ban.is_some() {
+        let reason = (score >= self.s.threshold).then_some(BanReason::Scanner { signals: all });
+        // The address-wide ban: the address for IPv4, its /64 for IPv6 (placed below).
+        let started = match reason {
+            Some(r) if is_v4(bits) => Some((e.ban.start(now, r, self.s.ladder), e.ban.offences)),
+            _ => None,
+        };
+        if reason.is_some() {
             ips.counters.dropped_banned += 1;
         }
         drop(ips);
         if !new.is_empty() {
             self.events.push(GuardEvent::scanner(source, new, info.user_agent));
         }
-        match ban {
-            Some((reason, len, offences)) => {
+        let Some(reason) = reason else { return Verdict::Allow };
+        match started {
+            Some((len, offences)) => {
                 self.ban_started(BanKey::Ip { ip: source.ip() }, reason, len, offences);
-                Verdict::Drop
             }
-            None => Verdict::Allow,
+            None => self.ban_prefix(now, bits, reason),
         }
+        Verdict::Drop
     }
 
     /// A registration from `source` (on `flow`, for connection transports) was accepted
@@ -679,5 +719,22 @@ mod tests {
             events.iter().filter(|e| matches!(e, GuardEvent::ScannerDetected { .. })).count();
         assert!(detected >= 1);
         assert!(matches!(events.last(), Some(GuardEvent::BanStarted { .. })));
+    }
+
+    #[test]
+    fn an_ipv6_scanner_gets_its_64_banned() {
+        let sim = Sim::default();
+        let scan = addr("[2001:db8:9:9::5]:5070");
+        let mut info = RequestInfo::new(scan, Transport::Udp, "OPTIONS");
+        info.user_agent = Some("sipcli/v1.8");
+        assert_eq!(sim.guard.observe_request(sim.now, &info), Verdict::Drop);
+        let bans = started(&sim);
+        assert_eq!(bans.len(), 1);
+        assert_eq!(bans[0].0, BanKey::Prefix { net: "2001:db8:9:9::/64".parse().unwrap() });
+        // Another address of the /64: dropped per packet, and per request on a connection.
+        let other = addr("[2001:db8:9:9::6]:40000");
+        assert_eq!(burst(&sim, other, 1), 0);
+        let on_tls = RequestInfo::new(other, Transport::Tls, "REGISTER");
+        assert_eq!(sim.guard.observe_request(sim.now, &on_tls), Verdict::Drop);
     }
 }

@@ -4,7 +4,10 @@
 //! this module only recognises the common tools early, so a scan is banned on its first
 //! requests instead of after its first flood window. Each request from a source that is not
 //! a known device is scored; the score of the source address decays over time, and when it
-//! reaches the threshold the address is banned ([`crate::BanReason::Scanner`]).
+//! reaches the threshold the address (for IPv6, its /64) is banned
+//! ([`crate::BanReason::Scanner`]). The score and the enumeration count are kept per
+//! address, so an IPv6 scanner that changes address with every request escapes the weak
+//! signals (not the fingerprints, nor the /64 flood meter).
 //!
 //! | signal | points | why |
 //! |---|---|---|
