@@ -270,7 +270,7 @@ proptest! {
         params in "(;[a-z0-9%=:\\[\\]-]{0,5}){0,3}",
         tail in "[>; ,?@:%\\[]?",
     ) {
-        let mut s = format!("{scheme}");
+        let mut s = scheme.clone();
         if let Some(u) = user {
             s.push_str(&u);
             s.push('@');
