@@ -163,3 +163,58 @@ async fn rfc3261_13_2_2_4_a_late_answer_from_another_device_gets_ack_and_bye() {
     c.assert_clean();
     c.stop().await;
 }
+
+#[tokio::test]
+async fn rfc3261_13_3_1_4_the_2xx_is_retransmitted_until_the_ack() {
+    let c = CallEnv::start(EncryptionRequirement::Optional, b2bua_config(), EXTS).await;
+    let mut callee = Endpoint::udp(c.server.udp).await;
+    callee.register("101").await;
+    let mut caller = Endpoint::udp(c.server.udp).await;
+    caller.call("100", "101", PW, &sdp(false)).await;
+    let inv = callee.request().await;
+    callee.answer(&inv, 200, Some(&sdp(false))).await;
+    assert_eq!(callee.request().await.method, Method::Ack, "we ACK the callee at once");
+    // The caller's ACK is "lost": the same 2xx comes again.
+    let ok = caller.response(200).await;
+    let again = caller.response(200).await;
+    assert_eq!(again.to_bytes(), ok.to_bytes(), "a retransmission, not a new answer");
+    caller.send(&caller.in_dialog("ACK", &ok, 2)).await;
+    let Endpoint::Udp(udp) = &caller else { unreachable!() };
+    assert!(udp.silent(std::time::Duration::from_secs(2)).await, "no 2xx after the ACK");
+    caller.send(&caller.in_dialog("BYE", &ok, 3)).await;
+    let bye = callee.request().await;
+    assert_eq!(bye.method, Method::Bye);
+    callee.ok(&bye).await;
+    assert_eq!(caller.response(200).await.cseq().unwrap().method, Method::Bye);
+    c.assert_clean_after_records().await;
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn rfc3261_15_no_bye_to_the_caller_before_its_ack() {
+    let c = CallEnv::start(EncryptionRequirement::Optional, b2bua_config(), EXTS).await;
+    let mut callee = Endpoint::udp(c.server.udp).await;
+    callee.register("101").await;
+    let mut caller = Endpoint::udp(c.server.udp).await;
+    caller.call("100", "101", PW, &sdp(false)).await;
+    let inv = callee.request().await;
+    callee.answer(&inv, 200, Some(&sdp(false))).await;
+    assert_eq!(callee.request().await.method, Method::Ack);
+    // The callee hangs up at once; the caller has not ACKed yet.
+    callee.send(&callee.callee_request("BYE", &inv, 1, None)).await;
+    assert_eq!(callee.response(200).await.cseq().unwrap().method, Method::Bye);
+    let ok = caller.response(200).await;
+    // Until the ACK, the caller only sees its 2xx again, no BYE.
+    let ringfence_sip_types::Message::Response(again) = caller.next().await else {
+        panic!("a BYE before the ACK");
+    };
+    assert_eq!(again.status.code(), 200);
+    caller.send(&caller.in_dialog("ACK", &ok, 2)).await;
+    let bye = caller.request().await;
+    assert_eq!(bye.method, Method::Bye);
+    caller.ok(&bye).await;
+    let rec = c.record().await;
+    assert_eq!(rec.call.reason.as_deref(), Some("callee hung up"));
+    c.assert_clean();
+    c.stop().await;
+}

@@ -79,9 +79,11 @@ pub use hooks::{
 pub use store::{CallStore, StoreCalls};
 
 use crate::auth::{AuthOutcome, Authenticator, ChallengeKind};
-use crate::core::{CallContext, CallFactory, CallHandler, CoreHandle, ServerTxEvent, caller_realm};
+use crate::core::{
+    CallContext, CallFactory, CallHandler, CoreError, CoreHandle, ServerTxEvent, caller_realm,
+};
 use crate::registrar::Registrar;
-use call::{Call, Input};
+use call::{Call, CallerLeg, Input};
 use record::RecordWriter;
 use routing::{Table, dialog_key};
 
@@ -184,9 +186,9 @@ impl B2buaBuilder {
     /// that shuts the B2BUA down and ends calls.
     ///
     /// # Errors
-    /// An invalid configuration (the message names the field).
-    pub fn build(self) -> Result<(CallFactory, B2buaHandle), String> {
-        self.config.validate()?;
+    /// [`CoreError::Config`] for an invalid configuration (the message names the field).
+    pub fn build(self) -> Result<(CallFactory, B2buaHandle), CoreError> {
+        self.config.validate().map_err(CoreError::Config)?;
         let slot: Arc<OnceLock<Arc<Shared>>> = Arc::new(OnceLock::new());
         let handle = B2buaHandle { shared: slot.clone() };
         let factory: CallFactory = Box::new(move |ctx: &CallContext| {
@@ -361,7 +363,7 @@ impl B2bua {
             t.add_dialog(id, dialog_key(call_id, &tag));
             t.add_tx(tx, id);
         }
-        let call = Call::new(sh.clone(), id, inbox, rx, tx, request, source, tag);
+        let call = Call::new(sh.clone(), id, inbox, rx, CallerLeg::new(tx, request, source, tag));
         sh.tasks.spawn(call.run());
     }
 
@@ -441,7 +443,7 @@ impl CallHandler for B2bua {
         }
     }
 
-    fn on_stray_response(&mut self, core: &CoreHandle, response: Response, source: Peer) {
+    fn on_stray_response(&mut self, _core: &CoreHandle, response: Response, source: Peer) {
         let is_invite_2xx = response.status.is_success()
             && response.cseq().is_ok_and(|c| c.method == Method::Invite);
         if !is_invite_2xx {
@@ -458,7 +460,6 @@ impl CallHandler for B2bua {
             return;
         }
         call::orphan_answer(&self.shared, None, response, source);
-        let _ = core;
     }
 
     fn on_server_event(&mut self, _core: &CoreHandle, tx: TxId, event: ServerTxEvent) {

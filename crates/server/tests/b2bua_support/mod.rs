@@ -99,6 +99,12 @@ impl CallEnv {
         assert_eq!((s.calls, s.active, s.dialog_keys), (0, 0, 0), "{s:?}");
     }
 
+    /// Waits for every call to end, then checks nothing is left behind.
+    pub async fn assert_clean_after_records(&self) {
+        self.records().await;
+        self.assert_clean();
+    }
+
     pub async fn stop(self) {
         self.server.stop().await;
     }

@@ -41,6 +41,7 @@ impl Call {
             Method::Bye => {
                 self.reply(tx, &request, 200);
                 self.legs[side.index()].bye_received = true;
+                self.bye_after_ack[side.index()] = false;
                 self.end_answered(side_name(side)).await;
             }
             Method::Invite | Method::Update | Method::Info | Method::Message => {
@@ -225,6 +226,11 @@ impl Call {
             return;
         };
         let answer = self.answers.remove(pos);
+        if self.outcome.is_some() {
+            // The call has ended meanwhile: the BYE that waited for this ACK goes now.
+            self.send_deferred_byes(false).await;
+            return;
+        }
         if answer.deferred == Deferred::None {
             return;
         }

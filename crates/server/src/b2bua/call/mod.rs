@@ -62,13 +62,21 @@ pub(crate) type ClientId = u64;
 
 /// The caller's leg before it has a dialog.
 #[derive(Debug)]
-struct CallerLeg {
+pub(crate) struct CallerLeg {
     tx: TxId,
     invite: Request,
     source: Peer,
     /// Our To tag.
     tag: String,
     final_sent: bool,
+}
+
+impl CallerLeg {
+    /// The caller's INVITE, received in server transaction `tx` from `source`; `tag` is
+    /// the To tag we answer with.
+    pub(crate) fn new(tx: TxId, invite: Request, source: Peer, tag: String) -> CallerLeg {
+        CallerLeg { tx, invite, source, tag, final_sent: false }
+    }
 }
 
 /// One INVITE to one of the callee's devices.
@@ -189,6 +197,9 @@ pub(crate) struct Call {
     /// Callee legs we sent ACK + BYE for an unwanted 2xx (Call-ID, remote tag).
     dismissed: HashSet<(String, String)>,
     outcome: Option<Outcome>,
+    /// Legs whose BYE waits for the ACK of our 2xx (RFC 3261 §15: a UAS must not send
+    /// BYE before the ACK), by [`Side::index`].
+    bye_after_ack: [bool; 2],
     active: Option<ActiveGuard>,
 }
 
@@ -200,17 +211,14 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 impl Call {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         sh: Arc<Shared>,
         id: CallRef,
         inbox: Inbox,
         rx: mpsc::UnboundedReceiver<Input>,
-        tx: TxId,
-        invite: Request,
-        source: Peer,
-        tag: String,
+        a: CallerLeg,
     ) -> Call {
+        let (invite, source) = (&a.invite, a.source);
         let user = |uri: &ringfence_sip_types::Uri| {
             uri.as_sip()
                 .and_then(|u| u.user_unescaped())
@@ -233,7 +241,7 @@ impl Call {
             id,
             inbox,
             rx,
-            a: CallerLeg { tx, invite, source, tag, final_sent: false },
+            a,
             parties: None,
             log,
             record: false,
@@ -250,6 +258,7 @@ impl Call {
             early_media: None,
             dismissed: HashSet::new(),
             outcome: None,
+            bye_after_ack: [false; 2],
             active: None,
         }
     }
@@ -257,7 +266,8 @@ impl Call {
     /// Runs the call to its end.
     pub(crate) async fn run(mut self) {
         self.setup().await;
-        while self.outcome.is_none() {
+        // After the end, linger only while a BYE waits for an ACK.
+        while self.outcome.is_none() || self.bye_after_ack.contains(&true) {
             let deadline = self.next_deadline();
             tokio::select! {
                 input = self.rx.recv() => match input {
@@ -301,6 +311,7 @@ impl Call {
             }
             Input::Shutdown => {
                 self.hangup(503, Disposition::Failed, "server shutting down").await;
+                self.send_deferred_byes(true).await;
             }
         }
     }
@@ -337,6 +348,7 @@ impl Call {
         self.answers.retain(|a| !a.retransmit.is_done());
         if gave_up {
             self.end_answered("no ACK for our 2xx").await;
+            self.send_deferred_byes(false).await;
         }
     }
 
@@ -537,26 +549,24 @@ impl Call {
         }
     }
 
-    /// Ends an answered call: BYE to every leg that has not hung up itself, a final
-    /// response to every relayed request still open.
+    /// Ends an answered call: BYE to every leg that has not hung up itself (to a leg
+    /// that has not ACKed our 2xx yet, once it does), a final response to every relayed
+    /// request still open.
     async fn end_answered(&mut self, reason: &str) {
         if self.outcome.is_some() {
             return;
         }
         self.set_outcome(Disposition::Answered, Some(200), reason);
+        self.end_deadline = None;
         for i in 0..self.legs.len() {
             if self.legs[i].bye_received {
                 continue;
             }
-            let local = self.legs[i].local.clone();
-            let transport = self.legs[i].peer.transport;
-            let via = build::via(&local, transport, &self.sh.core.new_branch());
-            let peer = self.legs[i].peer;
-            if let Ok(bye) =
-                self.legs[i].dialog.create_request(ringfence_sip_types::Method::Bye, &via)
-            {
-                self.fire(bye, peer).await;
+            if self.answers.iter().any(|a| a.side.index() == i) {
+                self.bye_after_ack[i] = true;
+                continue;
             }
+            self.send_bye(i).await;
         }
         let open: Vec<(TxId, Request)> = self
             .relays
@@ -568,6 +578,30 @@ impl Call {
             let code =
                 if request.method == ringfence_sip_types::Method::Invite { 487 } else { 481 };
             self.reply(tx, &request, code);
+        }
+    }
+
+    async fn send_bye(&mut self, i: usize) {
+        let local = self.legs[i].local.clone();
+        let transport = self.legs[i].peer.transport;
+        let via = build::via(&local, transport, &self.sh.core.new_branch());
+        let peer = self.legs[i].peer;
+        if let Ok(bye) = self.legs[i].dialog.create_request(ringfence_sip_types::Method::Bye, &via)
+        {
+            self.fire(bye, peer).await;
+        }
+    }
+
+    /// Sends the BYEs that waited for an ACK: those whose 2xx is no longer pending, or
+    /// all of them when `force`d (shutdown).
+    async fn send_deferred_byes(&mut self, force: bool) {
+        for i in 0..self.bye_after_ack.len() {
+            let pending = self.answers.iter().any(|a| a.side.index() == i);
+            if self.bye_after_ack[i] && (force || !pending) && !self.legs[i].bye_received {
+                self.bye_after_ack[i] = false;
+                self.send_bye(i).await;
+            }
+            self.bye_after_ack[i] &= !force;
         }
     }
 
