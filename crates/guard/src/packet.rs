@@ -16,9 +16,10 @@ use crate::{Guard, Transport, Verdict, canonical};
 
 impl Guard {
     /// Decides whether a datagram (or a new TCP/TLS/WebSocket connection) from `source` is
-    /// looked at. Call before parsing anything. Allocation-free and lock-light: one shard
-    /// lock of the address table, plus one of the prefix table for sources whose prefix is
-    /// metered (IPv6).
+    /// looked at. Call before parsing anything. One shard lock of the address table, plus
+    /// one of the prefix table for sources whose prefix is metered (IPv6). The drop path of
+    /// a banned source and the path of a known source allocate nothing; a new source may
+    /// grow a table (up to its cap), and a ban that starts queues an event.
     ///
     /// Order: static deny → drop; static allow → allow; a banned port → drop; a known
     /// device → its own meter, allow; a banned address or prefix → drop; then the prefix and
