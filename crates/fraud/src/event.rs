@@ -93,7 +93,9 @@ impl EventKind {
         self as usize
     }
 
-    /// SIP reason phrase for a call refused or ended because of this kind (status 403).
+    /// SIP reason phrase for a call refused or ended because of this kind (status 403). An
+    /// extension contained for international calls only is answered "International Calls
+    /// Suspended By Fraud Control".
     pub fn sip_reason(self) -> &'static str {
         match self {
             Self::ConcurrentCalls => "Concurrent Call Limit Reached",

@@ -75,11 +75,37 @@
 //! refusals, sleeps until [`FraudEngine::poll_timeout`], and persists
 //! [`FraudEngine::snapshot`] periodically and at shutdown ([`FraudEngine::restore`] at start).
 //!
+//! # From the stored settings
+//! The engine takes plain values; the driver maps the tenant's stored settings:
+//!
+//! | stored (tenant settings) | engine |
+//! |---|---|
+//! | `fraud_limits.*` | [`Limits`] fields of the same names |
+//! | `business_hours.utc_offset_minutes` | [`TenantConfig::utc_offset_minutes`] (keep it even without hours: days roll over at local midnight) |
+//! | `business_hours.periods` | [`BusinessHours::periods`] |
+//! | extension and tenant UUIDs | [`ExtensionId`], [`TenantId`] (`Uuid::as_u128`) |
+//! | the rate table file in the operator's config | [`RateTable::parse`] |
+//!
+//! For every outbound attempt the egress policy allowed, the driver builds a [`CallContext`]
+//! from the [`ringfence_policy::ClassifiedNumber`] (dialled calls, forwards, transfers and
+//! call-backs alike, with the extension on whose behalf the call leaves); internal calls never
+//! reach the engine. A refusal is answered with [`Refusal::sip_status`] and
+//! [`Refusal::sip_reason`] and recorded as a blocked call. Actions are carried out by the
+//! driver: `Alert` sends the event's explanation to the tenant's notification contacts,
+//! `SuspendExtension` and `BlockInternationalForExtension` should also be written to the store
+//! (the engine enforces them itself meanwhile), and every [`EndCall`] gets a BYE.
+//!
 //! # Bounded memory
-//! Per extension: about 300 bytes of baselines and counters, plus short-term windows (GCRA,
-//! the last 16 dialled numbers, recent short calls, violations, refusals, alert cooldowns)
-//! that are dropped after an hour idle; sets are capped (32 countries, 8 networks, 64
-//! destinations a day). [`FraudEngine::memory`] reports the totals.
+//! Per extension: about 400 bytes of baselines and counters when idle, plus short-term windows
+//! (GCRA, the last 16 dialled numbers, recent short calls, violations, refusals, alert
+//! cooldowns; about 400 bytes more) that are dropped after an hour idle; sets are capped (32
+//! countries, 8 networks, 64 destinations a day). Extensions idle for 60 days are forgotten.
+//! [`FraudEngine::memory`] reports the totals; the `decision_latency` example measures them.
+//!
+//! # Precision
+//! Daily caps hold to the millisecond: a crossing instant is rounded up to the next
+//! millisecond and a call's cost to the next millicent, so running calls can overshoot a cap
+//! by less than a millisecond and a millicent each.
 
 mod config;
 mod engine;
@@ -87,6 +113,7 @@ mod error;
 mod event;
 mod meters;
 mod rates;
+mod running;
 mod score;
 mod snapshot;
 mod state;

@@ -497,3 +497,35 @@ fn a_new_network_weighs_on_calls_right_after_registration() {
     let d = h.attempt(t0 + 25 * MINUTE, &t, 14, "020 7946 0960", attacker_ip()).fraud.unwrap();
     assert_eq!(d.score, 0);
 }
+
+#[test]
+fn international_containment_keeps_domestic_calls() {
+    let mut h = Harness::new(RateTable::sample());
+    let t = Tenant::new(12, &["FR"], PlatformOverrides::default());
+    let mut cfg = office_config();
+    cfg.actions.critical =
+        vec![Action::Log, Action::Alert, Action::BlockCall, Action::BlockInternationalForExtension];
+    h.engine.set_tenant_config(t.id, cfg).unwrap();
+    let t0 = MONDAY + 10 * HOUR;
+    // A running international call is ended when the extension is contained.
+    let intl = h.attempt(t0, &t, 15, "+33 1 23 45 67 89", office_ip());
+    h.engine.call_answered(at(t0), intl.call);
+    let mut ended = Vec::new();
+    for i in 0..5u64 {
+        let now = t0 + MINUTE + i * 5_000;
+        let a = h.attempt(now, &t, 15, &format!("020 7946 05{i:02}"), office_ip());
+        let d = a.fraud.unwrap();
+        ended.extend(d.end_calls.iter().map(|e| e.call));
+        if d.allow {
+            h.engine.call_ended(at(now + 1_000), a.call);
+        }
+    }
+    assert!(matches!(
+        h.engine.containment(t.id, ExtensionId(15)),
+        Containment::International { .. }
+    ));
+    assert_eq!(ended, vec![intl.call]);
+    let d = h.attempt(t0 + 2 * MINUTE, &t, 15, "+33 1 98 76 54 32", office_ip()).fraud.unwrap();
+    assert_eq!(d.refusal.unwrap().sip_reason, "International Calls Suspended By Fraud Control");
+    assert!(h.attempt(t0 + 2 * MINUTE, &t, 15, "020 7946 0958", office_ip()).placed());
+}
