@@ -326,6 +326,7 @@ impl Call {
             return;
         }
         if self.end_deadline.is_some_and(|d| now >= d) {
+            self.end_deadline = None;
             self.end_answered("maximum call duration reached").await;
             return;
         }
