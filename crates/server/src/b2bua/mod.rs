@@ -1,7 +1,7 @@
 //! The B2BUA: calls between extensions (RFC 3261 back-to-back user agent).
 //!
 //! Place in the data flow: the core hands every INVITE, ACK, BYE, CANCEL, UPDATE, INFO,
-//! ... to [`B2bua`] (a [`CallHandler`]) on the core task. A new INVITE starts a **call
+//! ... to the B2BUA's [`CallHandler`] on the core task. A new INVITE starts a **call
 //! task** that owns everything about the call; later messages reach it through a
 //! routing table (by dialog: Call-ID plus the tag we chose; by server transaction), so
 //! the core task never waits.
