@@ -197,3 +197,12 @@ impl TokenRepo for AnyStore {
         revoke_token(scope: Option<TenantId>, id: TokenId, actor: &Actor) -> ApiToken;
     }
 }
+
+impl GuardRuleRepo for AnyStore {
+    delegate! {
+        create_guard_rule(new: NewGuardRule, actor: &Actor) -> GuardRule;
+        list_guard_rules(scope: Option<TenantId>) -> Vec<GuardRule>;
+        all_guard_rules() -> Vec<(GuardRule, Option<SipDomain>)>;
+        delete_guard_rule(scope: Option<TenantId>, id: GuardRuleId, actor: &Actor) -> ();
+    }
+}

@@ -1,8 +1,8 @@
 //! Ringfence store: domain types, repository traits, the SQLite and PostgreSQL stores, and
 //! encryption at rest.
 //!
-//! Place in the data flow: the admin API writes tenants, users, extensions, numbers, policy
-//! and tokens here; the registrar reads SIP accounts and writes registration bindings; the
+//! Place in the data flow: the admin API writes tenants, users, extensions, numbers, policy,
+//! tokens and the perimeter guard's permanent allow/deny entries here; the registrar reads SIP accounts and writes registration bindings; the
 //! B2BUA and the fraud engine read tenant policy and write call records; every change made on
 //! someone's behalf lands in the hash-chained audit log in the same transaction.
 //!
@@ -71,8 +71,8 @@ pub use backend::{PgStore, SqlStore, SqliteStore};
 pub use crypto::{Aad, MasterKey, TenantCipher};
 pub use error::{Result, StoreError};
 pub use repo::{
-    AuditRepo, CallRecordRepo, ExtensionRepo, NumberRepo, RegistrationRepo, Store, TenantRepo,
-    TokenRepo, UserRepo,
+    AuditRepo, CallRecordRepo, ExtensionRepo, GuardRuleRepo, NumberRepo, RegistrationRepo, Store,
+    TenantRepo, TokenRepo, UserRepo,
 };
 pub use time_util::{now, truncate as truncate_time};
 pub use types::*;

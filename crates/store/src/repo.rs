@@ -398,6 +398,38 @@ pub trait TokenRepo {
     ) -> impl Future<Output = Result<ApiToken>> + Send;
 }
 
+/// Permanent allow and deny entries of the perimeter guard. `scope` as for users: `None` is
+/// the platform (global entries, super admins), `Some(t)` tenant `t`'s entries.
+pub trait GuardRuleRepo {
+    /// Stores an entry (validated first, see [`NewGuardRule::validated`]).
+    /// `Conflict { what: "guard rule" }` if the scope already has an entry for the network;
+    /// `Invalid { field: "network" }` when the scope ([`MAX_TENANT_GUARD_RULES`]) or the
+    /// platform ([`MAX_GUARD_RULES`]) is full; `NotFound { what: "tenant" }` for a tenant that
+    /// does not exist.
+    fn create_guard_rule(
+        &self,
+        new: NewGuardRule,
+        actor: &Actor,
+    ) -> impl Future<Output = Result<GuardRule>> + Send;
+    /// The entries of exactly `scope`, oldest first.
+    fn list_guard_rules(
+        &self,
+        scope: Option<TenantId>,
+    ) -> impl Future<Output = Result<Vec<GuardRule>>> + Send;
+    /// Platform-wide, for loading the running guard: every entry with its tenant's SIP
+    /// domain (`None` for global entries), global entries first.
+    fn all_guard_rules(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(GuardRule, Option<SipDomain>)>>> + Send;
+    /// Removes an entry of `scope`. `NotFound` if it is not there.
+    fn delete_guard_rule(
+        &self,
+        scope: Option<TenantId>,
+        id: GuardRuleId,
+        actor: &Actor,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
 /// Everything the store offers, for code that wants one bound.
 pub trait Store:
     TenantRepo
@@ -408,6 +440,7 @@ pub trait Store:
     + RegistrationRepo
     + AuditRepo
     + TokenRepo
+    + GuardRuleRepo
     + Clone
     + Send
     + Sync
@@ -424,6 +457,7 @@ impl<T> Store for T where
         + RegistrationRepo
         + AuditRepo
         + TokenRepo
+        + GuardRuleRepo
         + Clone
         + Send
         + Sync

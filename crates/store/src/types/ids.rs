@@ -70,3 +70,7 @@ id_type!(
     /// Id of an [`ApiToken`](crate::ApiToken).
     TokenId
 );
+id_type!(
+    /// Id of a [`GuardRule`](crate::GuardRule).
+    GuardRuleId
+);

@@ -29,6 +29,7 @@ mod at_rest;
 mod audit;
 mod calls;
 mod extensions;
+mod guard_rules;
 mod harness;
 mod numbers;
 mod registrations;
