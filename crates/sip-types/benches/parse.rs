@@ -4,10 +4,11 @@
 //!
 //! With `SIP_PARSE_LOOP=<n>` set the binary skips criterion and runs one operation `n`
 //! times in a plain loop, for instruction counting under callgrind (which is
-//! independent of machine load). `SIP_PARSE_MSG` picks `register` (default) or
-//! `invite_sdp`; `SIP_PARSE_OP` picks `parse`, `parse_print` (default) or
-//! `parse_typed_access`. Instructions per operation are the difference between two
-//! runs with different `n`, divided by the difference in `n` (start-up cancels out):
+//! independent of machine load). `SIP_PARSE_MSG` picks `register` (default),
+//! `invite_sdp` or a file holding one message; `SIP_PARSE_OP` picks `parse`,
+//! `parse_print` (default), `parse_typed_access` or `parse_borrowed_access`.
+//! Instructions per operation are the difference between two runs with different `n`,
+//! divided by the difference in `n` (start-up cancels out):
 //!
 //! ```text
 //! cargo bench -p ringfence-sip-types --bench parse --no-run
@@ -88,6 +89,19 @@ fn bench(c: &mut Criterion) {
                 ))
             })
         });
+        g.bench_function("parse_borrowed_access", |b| {
+            b.iter(|| {
+                let m = Message::parse(black_box(msg)).unwrap();
+                let h = m.headers();
+                black_box((
+                    h.via_branch().unwrap().map(str::len),
+                    h.cseq().unwrap(),
+                    h.from_tag().unwrap().map(str::len),
+                    h.to_tag().unwrap().map(str::len),
+                    h.call_id().unwrap().len(),
+                ))
+            })
+        });
         g.finish();
     }
 }
@@ -110,16 +124,29 @@ fn op(kind: &str, msg: &[u8], out: &mut Vec<u8>) -> usize {
             let f = h.from().unwrap();
             v.params.len() + c.seq as usize + f.params.len() + h.call_id().unwrap().len()
         }
+        "parse_borrowed_access" => {
+            let h = m.headers();
+            let len = |t: Option<&str>| t.map_or(0, str::len);
+            len(h.via_branch().unwrap())
+                + h.cseq().unwrap().seq as usize
+                + len(h.from_tag().unwrap())
+                + len(h.to_tag().unwrap())
+                + h.call_id().unwrap().len()
+        }
         other => panic!("unknown SIP_PARSE_OP {other}"),
     }
 }
 
 /// The plain loop for callgrind (see the module docs).
 fn counting_loop(n: u64) {
+    let file;
     let msg = match std::env::var("SIP_PARSE_MSG").as_deref() {
         Ok("invite_sdp") => INVITE,
         Ok("register") | Err(_) => REGISTER,
-        Ok(other) => panic!("unknown SIP_PARSE_MSG {other}"),
+        Ok(path) => {
+            file = std::fs::read(path).unwrap_or_else(|e| panic!("SIP_PARSE_MSG {path}: {e}"));
+            &file[..]
+        }
     };
     let kind = std::env::var("SIP_PARSE_OP").unwrap_or_else(|_| "parse_print".to_owned());
     let mut out = Vec::with_capacity(2048);

@@ -241,6 +241,7 @@ pub(crate) fn is_token(s: &str) -> bool {
 }
 
 /// True when `s` is a non-empty `word`.
+#[cfg(test)]
 pub(crate) fn is_word(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_word_char)
 }

@@ -34,11 +34,18 @@ pub(crate) fn validate(value: &str) -> Result<&str, &'static str> {
     if v.is_empty() {
         return Err("empty Call-ID");
     }
-    let (a, b) = match v.split_once('@') {
-        Some((a, b)) => (a, Some(b)),
-        None => (v, None),
+    // word [ "@" word ]: '@' is not a word character, so the first run of word
+    // characters ends at the '@' if there is one.
+    let b = v.as_bytes();
+    let a = text::run(b, 0, text::is_word_char);
+    let end = match b.get(a) {
+        Some(b'@') if a > 0 => {
+            let w = text::run(b, a + 1, text::is_word_char);
+            if w > a + 1 { w } else { a }
+        }
+        _ => a,
     };
-    if !text::is_word(a) || b.is_some_and(|b| !text::is_word(b)) {
+    if a == 0 || end != b.len() {
         return Err("Call-ID is not word[@word]");
     }
     Ok(v)

@@ -137,7 +137,7 @@ pub(crate) struct ViaRef<'a> {
     host: &'a str,
     port: Option<u16>,
     /// Parameter text, validated.
-    params: &'a str,
+    pub(crate) params: &'a str,
 }
 
 impl<'a> ViaRef<'a> {

@@ -114,6 +114,15 @@ impl Headers {
         }
     }
 
+    /// The value of the first line of known header `name` and whether another line of
+    /// it follows (one pass over the entries, no text comparison).
+    #[inline]
+    pub(crate) fn first_known(&self, name: HeaderName) -> (Option<&str>, bool) {
+        let mut it = self.entries.iter().filter(|e| e.id == Some(name));
+        let first = it.next().map(|e| &self.buf[e.value.0 as usize..e.value.1 as usize]);
+        (first, first.is_some() && it.next().is_some())
+    }
+
     fn matches(&self, e: &Entry, known: Option<HeaderName>, text: &str) -> bool {
         match known {
             Some(k) => e.id == Some(k),
@@ -148,7 +157,9 @@ impl Headers {
     /// The values of every header line called `name`, in order.
     pub fn get_all(&self, name: impl AsHeaderName) -> impl Iterator<Item = &str> + '_ {
         let k = name.known();
-        let t = name.text().to_owned();
+        // The iterator outlives `name`: keep its text only when it is needed (an unknown
+        // name), so looking up a known header allocates nothing.
+        let t = if k.is_none() { name.text().to_owned() } else { String::new() };
         self.entries.iter().filter(move |e| self.matches(e, k, &t)).map(|e| self.field(e).value)
     }
 

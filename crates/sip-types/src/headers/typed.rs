@@ -7,6 +7,8 @@
 
 use crate::auth::{Challenge, Credentials};
 use crate::error::ParseError;
+use crate::header::name_addr::NameAddrRef;
+use crate::header::via::ViaRef;
 use crate::header::{
     CSeq, Contact, ContentLength, ContentType, Expires, MaxForwards, MinExpires, NameAddr, Privacy,
     Reason, Server, SipDate, UserAgent, Via, call_id, name_addr::Form, p_asserted_identity, route,
@@ -18,12 +20,10 @@ use crate::method::Method;
 impl Headers {
     /// The single value of `name`: `Ok(None)` if absent, an error if repeated.
     pub fn single(&self, name: HeaderName) -> Result<Option<&str>, ParseError> {
-        let mut it = self.get_all(name);
-        let first = it.next();
-        if first.is_some() && it.next().is_some() {
-            return Err(ParseError::DuplicateHeader(name.as_str()));
+        match self.first_known(name) {
+            (_, true) => Err(ParseError::DuplicateHeader(name.as_str())),
+            (first, false) => Ok(first),
         }
-        Ok(first)
     }
 
     fn required(&self, name: HeaderName) -> Result<&str, ParseError> {
@@ -69,6 +69,46 @@ impl Headers {
         self.single(HeaderName::MaxForwards)?
             .map(|v| MaxForwards::parse(v).map(|m| m.0))
             .transpose()
+    }
+
+    /// The `tag` parameter of From, borrowed: what `from()?.tag()` gives, without
+    /// building the address (no allocation). Fails like [`Headers::from`].
+    pub fn from_tag(&self) -> Result<Option<&str>, ParseError> {
+        self.address_tag(HeaderName::From, "From")
+    }
+
+    /// The `tag` parameter of To, borrowed: what `to()?.tag()` gives, without building
+    /// the address (no allocation). Fails like [`Headers::to`].
+    pub fn to_tag(&self) -> Result<Option<&str>, ParseError> {
+        self.address_tag(HeaderName::To, "To")
+    }
+
+    fn address_tag(&self, name: HeaderName, h: &'static str) -> Result<Option<&str>, ParseError> {
+        let v = self.required(name)?;
+        // The one-pass parser's scanner takes the common shapes (and accepts only what
+        // the general one does, with the same parameter text); the rest goes the long way.
+        Ok(match crate::message::fast::values::name_addr(v, 0, false) {
+            Some((end, params)) if end == v.len() => first_plain_param(&v[params..], b"tag"),
+            _ => {
+                let a =
+                    NameAddrRef::scan_all(v, Form::Either).map_err(|r| ParseError::header(h, r))?;
+                first_param(a.params, "tag")
+            }
+        })
+    }
+
+    /// The `branch` parameter of the topmost Via, borrowed: what
+    /// `via_top()?.branch()` gives, without building the Via (no allocation). Fails
+    /// like [`Headers::via_top`].
+    pub fn via_branch(&self) -> Result<Option<&str>, ParseError> {
+        let v = self.values(HeaderName::Via).next().ok_or(ParseError::MissingHeader("Via"))?;
+        Ok(match crate::message::fast::values::via(v, 0) {
+            Some((end, params)) if end == v.len() => first_plain_param(&v[params..], b"branch"),
+            _ => first_param(
+                ViaRef::scan(v).map_err(|r| ParseError::header("Via", r))?.params,
+                "branch",
+            ),
+        })
     }
 
     /// Every Contact value (`[Contact::Wildcard]` for `Contact: *`; empty if absent).
@@ -302,6 +342,40 @@ impl Headers {
     }
 }
 
+/// The value of the first parameter called `name` in validated parameter text, as
+/// [`crate::Params::get`] finds it in the built list; `None` when absent or empty.
+fn first_param<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
+    crate::params::iter_raw(raw)
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.unwrap_or(""))
+        .filter(|v| !v.is_empty())
+}
+
+/// [`first_param`] for parameter text the one-pass scanners accepted: `;name[=value]`
+/// items with token names and values and no white space, so splitting at `;` and `=`
+/// finds the same items. `name` is lower case.
+fn first_plain_param<'a>(raw: &'a str, name: &[u8]) -> Option<&'a str> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    // `b[i]` is the ';' starting an item.
+    while i < b.len() {
+        let n = i
+            + 1
+            + b[i + 1..].iter().position(|&c| c == b';' || c == b'=').unwrap_or(b.len() - i - 1);
+        let (v, end) = if b.get(n) == Some(&b'=') {
+            let end = n + 1 + b[n + 1..].iter().position(|&c| c == b';').unwrap_or(b.len() - n - 1);
+            (n + 1, end)
+        } else {
+            (n, n)
+        };
+        if crate::text::eq_ignore_letter_case(&b[i + 1..n], name) {
+            return (end > v).then(|| &raw[v..end]);
+        }
+        i = end;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,9 +405,57 @@ mod tests {
         assert_eq!(h.expires().unwrap(), Some(0));
         assert_eq!(h.max_forwards().unwrap(), None);
         assert_eq!(h.routes().unwrap(), []);
+        assert_eq!(h.via_branch().unwrap(), Some("z9hG4bK1"));
+        assert_eq!(h.from_tag().unwrap(), Some("1"));
+        assert_eq!(h.to_tag().unwrap(), None);
         h.push("CSeq", "8 OPTIONS");
         assert_eq!(h.cseq(), Err(ParseError::DuplicateHeader("CSeq")));
         h.remove("i");
         assert_eq!(h.call_id(), Err(ParseError::MissingHeader("Call-ID")));
+    }
+
+    /// The borrowed accessors give exactly what the building accessors give, errors
+    /// included, for addresses and Vias in many shapes.
+    #[test]
+    fn borrowed_accessors_agree_with_building_ones() {
+        let addresses = [
+            "<sip:a@example.com>;tag=1",
+            "\"A\" <sip:a@example.com>;TAG=x;tag=y",
+            "sip:a@example.com;tag=",
+            "sip:a@example.com;tag;x=1",
+            "sip:a@example.com ; tag = \"q\"",
+            "A B <sips:[2001:db8::1]:5061;lr>;x;tag=z9",
+            "<tel:+1-201-555-0123>",
+            "bad <",
+            "",
+        ];
+        for a in addresses {
+            let mut h = Headers::new();
+            h.push("f", a);
+            h.push("To", a);
+            let from = h.from().map(|n| n.tag().map(str::to_owned));
+            assert_eq!(h.from_tag().map(|t| t.map(str::to_owned)), from, "{a}");
+            let to = h.to().map(|n| n.tag().map(str::to_owned));
+            assert_eq!(h.to_tag().map(|t| t.map(str::to_owned)), to, "{a}");
+            h.push("From", a);
+            assert_eq!(h.from_tag(), Err(ParseError::DuplicateHeader("From")));
+        }
+        let vias = [
+            "SIP/2.0/UDP a;branch=z9hG4bK1;branch=2",
+            "SIP/2.0/UDP a;BRANCH=b, SIP/2.0/TCP c;branch=d",
+            "SIP/2.0/UDP a;branch=",
+            "SIP/2.0/UDP a;rport;received=192.0.2.1",
+            "SIP / 2.0 / UDP a ; branch = x",
+            "SIP/2.0/UDP a;branch",
+            "junk",
+        ];
+        for v in vias {
+            let mut h = Headers::new();
+            h.push("Via", v);
+            let built = h.via_top().map(|via| via.branch().map(str::to_owned));
+            assert_eq!(h.via_branch().map(|b| b.map(str::to_owned)), built, "{v}");
+        }
+        assert_eq!(Headers::new().via_branch(), Err(ParseError::MissingHeader("Via")));
+        assert_eq!(Headers::new().from_tag(), Err(ParseError::MissingHeader("From")));
     }
 }

@@ -359,6 +359,18 @@ macro_rules! typed_accessors {
             pub fn call_id(&self) -> Result<&str, ParseError> {
                 self.headers.call_id()
             }
+            /// The From tag, borrowed (see [`Headers::from_tag`]).
+            pub fn from_tag(&self) -> Result<Option<&str>, ParseError> {
+                self.headers.from_tag()
+            }
+            /// The To tag, borrowed (see [`Headers::to_tag`]).
+            pub fn to_tag(&self) -> Result<Option<&str>, ParseError> {
+                self.headers.to_tag()
+            }
+            /// The branch of the topmost Via, borrowed (see [`Headers::via_branch`]).
+            pub fn via_branch(&self) -> Result<Option<&str>, ParseError> {
+                self.headers.via_branch()
+            }
             /// The CSeq.
             pub fn cseq(&self) -> Result<crate::header::CSeq, ParseError> {
                 self.headers.cseq()

@@ -295,3 +295,59 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// The borrowed accessors (which try the one-pass scanners first) give what the
+    /// building accessors give, on addresses and Vias with random edits.
+    #[test]
+    fn borrowed_accessors_agree(
+        which in 0usize..6,
+        edits in proptest::collection::vec(edit(), 0..3),
+    ) {
+        let samples: [&[u8]; 6] = [
+            b"\"Alice\" <sip:alice@pbx.example.com>;tag=1928301774",
+            b"sip:bob@biloxi.example.com;tag=a;x",
+            b"Bob <sips:bob@192.0.2.4:5061;transport=tls>;TAG=z",
+            b"SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport",
+            b"SIP/2.0/TCP h.example;received=192.0.2.1;branch=z9hG4bKa",
+            b"<sip:a@b.example>",
+        ];
+        let bytes = apply(samples[which].to_vec(), &edits);
+        let Ok(value) = std::str::from_utf8(&bytes) else { return Ok(()) };
+        let mut h = Headers::new();
+        h.push("From", value);
+        h.push("To", value);
+        h.push("Via", value);
+        let from = h.from().map(|n| n.tag().map(str::to_owned));
+        prop_assert_eq!(h.from_tag().map(|t| t.map(str::to_owned)), from);
+        let to = h.to().map(|n| n.tag().map(str::to_owned));
+        prop_assert_eq!(h.to_tag().map(|t| t.map(str::to_owned)), to);
+        let via = h.via_top().map(|v| v.branch().map(str::to_owned));
+        prop_assert_eq!(h.via_branch().map(|b| b.map(str::to_owned)), via);
+    }
+}
+
+/// `callid = word [ "@" word ]` as it was checked before.
+fn old_call_id_validate(value: &str) -> Result<&str, &'static str> {
+    let v = old_trim_lws(value);
+    if v.is_empty() {
+        return Err("empty Call-ID");
+    }
+    let (a, b) = match v.split_once('@') {
+        Some((a, b)) => (a, Some(b)),
+        None => (v, None),
+    };
+    if !text::is_word(a) || b.is_some_and(|b| !text::is_word(b)) {
+        return Err("Call-ID is not word[@word]");
+    }
+    Ok(v)
+}
+
+proptest! {
+    #[test]
+    fn call_id_agrees(s in "[ a-z0-9@.<>:!\\\"/\\[\\]?{}#$,; \t]{0,12}") {
+        prop_assert_eq!(call_id::validate(&s), old_call_id_validate(&s));
+    }
+}

@@ -22,7 +22,7 @@
 //! other line end is found with a search for the first CR or LF, which must be a CRLF.
 
 pub(crate) mod uri;
-mod values;
+pub(crate) mod values;
 
 use crate::headers::{Entry, HeaderName, Headers};
 use crate::limits::Limits;
@@ -76,9 +76,9 @@ pub(crate) fn parse_head(s: &str, limits: &Limits) -> Option<(Head, BodyLength, 
             return None;
         }
         // HCOLON; `plain` for the canonical `name: value` form.
-        let (plain, vs) = if b.get(name_end) == Some(&b':')
-            && b.get(name_end + 1) == Some(&b' ')
-            && !matches!(b.get(name_end + 2), Some(b' ' | b'\t'))
+        let (plain, vs) = if let Some([b':', b' ', c]) = b.get(name_end..name_end + 3)
+            && *c != b' '
+            && *c != b'\t'
         {
             (true, name_end + 2)
         } else {
@@ -135,12 +135,11 @@ enum Start {
     Response(StatusCode, String),
 }
 
-/// True when `b[i..]` starts with a CRLF that does not fold the line.
+/// True when `b[i..]` starts with a CRLF that does not fold the line. (A head always
+/// continues after a header's CRLF, with the next header or the empty line.)
 #[inline(always)]
 fn line_ends_at(b: &[u8], i: usize) -> bool {
-    b.get(i) == Some(&b'\r')
-        && b.get(i + 1) == Some(&b'\n')
-        && !matches!(b.get(i + 2), Some(b' ' | b'\t'))
+    matches!(b.get(i..i + 3), Some([b'\r', b'\n', c]) if *c != b' ' && *c != b'\t')
 }
 
 /// The CR ending the line whose value starts at `vs`, skipping folds. The first CR or
@@ -211,9 +210,9 @@ fn status_line(line: &str) -> Option<(StatusCode, String)> {
 fn scan_value(h: HeaderName, s: &str, i: usize, checks: &Checks<'_>) -> Option<(usize, usize)> {
     let b = s.as_bytes();
     match h {
-        HeaderName::Via => values::via(s, i).map(|e| (e, 0)),
-        HeaderName::From | HeaderName::To => values::name_addr(s, i, false).map(|e| (e, 0)),
-        HeaderName::Contact => values::name_addr(s, i, true).map(|e| (e, 0)),
+        HeaderName::Via => values::via(s, i).map(|(e, _)| (e, 0)),
+        HeaderName::From | HeaderName::To => values::name_addr(s, i, false).map(|(e, _)| (e, 0)),
+        HeaderName::Contact => values::name_addr(s, i, true).map(|(e, _)| (e, 0)),
         HeaderName::CallId => values::call_id(b, i).map(|e| (e, 0)),
         HeaderName::CSeq => values::cseq(b, i, checks.method).map(|e| (e, 0)),
         HeaderName::MaxForwards => {

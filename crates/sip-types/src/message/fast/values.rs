@@ -65,7 +65,7 @@ pub(super) fn cseq(b: &[u8], i: usize, method: Option<&Method>) -> Option<usize>
 /// `SIP/2.0/transport SP host[:port] *(;name[=token])`, where `received` must be an
 /// IPv4 address and `rport` a port; `ttl`, `maddr` and IPv6 are left to the general
 /// validator.
-pub(super) fn via(s: &str, i: usize) -> Option<usize> {
+pub(crate) fn via(s: &str, i: usize) -> Option<(usize, usize)> {
     let b = s.as_bytes();
     if b.get(i..i + 8)? != b"SIP/2.0/" {
         return None;
@@ -78,6 +78,7 @@ pub(super) fn via(s: &str, i: usize) -> Option<usize> {
     if b.get(i) == Some(&b':') {
         i = uri::port(b, i + 1)?.0;
     }
+    let params = i;
     while b.get(i) == Some(&b';') {
         let n = run(b, i + 1, text::is_token_char);
         if n == i + 1 {
@@ -109,12 +110,13 @@ pub(super) fn via(s: &str, i: usize) -> Option<usize> {
             i = n;
         }
     }
-    Some(i)
+    Some((i, params))
 }
 
 /// `( name-addr / addr-spec ) *( SEMI generic-param )` in its common shapes; for a
-/// Contact also the `q` and `expires` checks.
-pub(super) fn name_addr(s: &str, mut i: usize, contact: bool) -> Option<usize> {
+/// Contact also the `q` and `expires` checks. Returns where the value ends and where
+/// its header parameters start.
+pub(crate) fn name_addr(s: &str, mut i: usize, contact: bool) -> Option<(usize, usize)> {
     let b = s.as_bytes();
     match *b.get(i)? {
         b'"' => {
@@ -174,12 +176,12 @@ pub(super) fn name_addr(s: &str, mut i: usize, contact: bool) -> Option<usize> {
             close
         }
     };
-    header_params(s, close + 1, contact)
+    header_params(s, close + 1, contact).map(|e| (e, close + 1))
 }
 
 /// The addr-spec form: the URI runs to the first `;`, `,` or white space, and may not
 /// have headers. `t` is where the scheme ends (at `:`).
-fn addr_spec(s: &str, i: usize, t: usize, contact: bool) -> Option<usize> {
+fn addr_spec(s: &str, i: usize, t: usize, contact: bool) -> Option<(usize, usize)> {
     let b = s.as_bytes();
     let is_stop = |c: &u8| matches!(c, b';' | b' ' | b'\t' | b'\r' | b'\n' | b',');
     let e = match uri::sip_uri_end(b, i, false) {
@@ -198,7 +200,7 @@ fn addr_spec(s: &str, i: usize, t: usize, contact: bool) -> Option<usize> {
             e
         }
     };
-    header_params(s, e, contact)
+    header_params(s, e, contact).map(|end| (end, e))
 }
 
 /// `*( SEMI generic-param )` with token values; for a Contact, `q` must be a qvalue
