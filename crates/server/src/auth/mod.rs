@@ -8,8 +8,9 @@
 //! # Nothing can be enumerated
 //!
 //! Unknown domain, unknown extension, disabled extension, extension without credentials,
-//! wrong password, replayed nonce count, and the policy refusals below all get the **same
-//! answer**: the status (401 for REGISTER, 407 otherwise), the reason phrase, the header
+//! wrong password, replayed nonce count, the policy refusals below, and attempts the
+//! perimeter guard refuses ([`AuthObserver::admit`]: a user blocked after repeated failures
+//! from that address, a tenant's deny entry) all get the **same answer**: the status (401 for REGISTER, 407 otherwise), the reason phrase, the header
 //! set and order, and the realm (always the domain the request named, whether or not a
 //! tenant has it) are identical; only the nonce and the To tag differ, and they are fresh
 //! random values every time. The work is the same too:
@@ -241,6 +242,11 @@ impl Authenticator {
                 return AuthOutcome::Unavailable(r);
             }
         };
+        // The perimeter guard's word comes after the lookup (a cache hit for any name tried
+        // before), so a refusal costs about what a wrong password costs.
+        if !self.observer.admit(realm, username, source) {
+            return AuthOutcome::Challenge(self.challenge(request, source, realm, kind, false));
+        }
         let event = AuthEvent {
             realm,
             tenant: account.as_ref().map(|a| a.tenant.id),

@@ -1,5 +1,6 @@
 //! The hook through which the perimeter guard (and metrics) learn about authentication
-//! outcomes, with the (tenant, username, source) triple it counts failures by.
+//! outcomes, with the (realm, username, source) triple it counts failures by, and through
+//! which it may refuse an attempt before the credentials are even checked.
 
 use ringfence_sip_proto::transaction::Peer;
 use ringfence_sip_types::Method;
@@ -42,6 +43,14 @@ pub enum FailureReason {
 /// Told about every attempt that carried credentials. Called on the request's task; must
 /// be cheap and must not block.
 pub trait AuthObserver: Send + Sync + 'static {
+    /// Asked before the credentials of an attempt for `username` in `realm` from `source`
+    /// are verified. False: the attempt is not verified and is answered exactly as a wrong
+    /// password is (the same fresh challenge), and neither [`AuthObserver::auth_failed`] nor
+    /// [`AuthObserver::auth_succeeded`] is called for it.
+    fn admit(&self, realm: &str, username: &str, source: &Peer) -> bool {
+        let _ = (realm, username, source);
+        true
+    }
     /// An attempt failed.
     fn auth_failed(&self, event: &AuthEvent<'_>, reason: FailureReason) {
         let _ = (event, reason);

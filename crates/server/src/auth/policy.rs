@@ -2,8 +2,6 @@
 //! allowed device networks. A refusal is answered exactly like a bad password (see the
 //! module documentation of [`crate::auth`]).
 
-use std::net::IpAddr;
-
 use ringfence_sip_proto::transaction::Peer;
 use ringfence_store::{EncryptionRequirement, Tenant};
 
@@ -15,18 +13,11 @@ pub(crate) fn check(tenant: &Tenant, source: &Peer) -> Result<(), FailureReason>
     if s.encryption == EncryptionRequirement::Required && !source.transport.is_secure() {
         return Err(FailureReason::PlainTransport);
     }
-    if !s.device_networks.is_empty() {
-        let ip = canonical(source.addr.ip());
-        if !s.device_networks.iter().any(|net| net.contains(&ip)) {
-            return Err(FailureReason::SourceNetwork);
-        }
+    // The guard's matching: IPv4-mapped addresses (dual-stack sockets) match IPv4 networks.
+    if !ringfence_guard::network_allowed(&s.device_networks, source.addr.ip()) {
+        return Err(FailureReason::SourceNetwork);
     }
     Ok(())
-}
-
-/// An IPv4-mapped IPv6 address as the IPv4 address (dual-stack sockets report them).
-fn canonical(ip: IpAddr) -> IpAddr {
-    ip.to_canonical()
 }
 
 #[cfg(test)]

@@ -17,10 +17,13 @@ use tokio_util::task::TaskTracker;
 use super::call::{AuthOnlyCallHandler, CallHandler};
 use super::checks::REGISTRAR_SUPPORTED;
 use super::{Core, CoreError, CoreHandle, Routes};
-use crate::auth::{AuthObserver, Authenticator, NoObserver, StoreAccounts};
+use crate::auth::{
+    AuthEvent, AuthObserver, Authenticator, FailureReason, NoObserver, StoreAccounts,
+};
 use crate::config::ServerConfig;
 use crate::options::OptionsResponder;
-use crate::registrar::{Registrar, StoreBindings};
+use crate::perimeter::{self, Perimeter, SecurityLog};
+use crate::registrar::{NoRegistrationObserver, Registrar, RegistrationObserver, StoreBindings};
 use crate::transport::{Guard, TransportConfig, Transports, TransportsBuilder};
 
 /// What a call handler is built from.
@@ -46,6 +49,8 @@ pub struct SipServiceBuilder {
     observer: Arc<dyn AuthObserver>,
     calls: Option<CallFactory>,
     transports: Vec<TransportHook>,
+    perimeter: Option<Arc<Perimeter>>,
+    security_log: Option<Arc<dyn SecurityLog>>,
 }
 
 impl std::fmt::Debug for SipServiceBuilder {
@@ -92,9 +97,24 @@ impl SipServiceBuilder {
         self
     }
 
-    /// The transports' pre-parse guard.
+    /// The transports' pre-parse guard (a bare hook; [`SipServiceBuilder::perimeter`] wires
+    /// the whole perimeter guard and replaces it).
     pub fn guard(mut self, guard: impl Guard) -> Self {
         self.transports.push(Box::new(move |b| b.guard(guard)));
+        self
+    }
+
+    /// The perimeter guard, wired in front of everything: the transports' hook, the
+    /// authenticator (besides the [`SipServiceBuilder::auth_observer`]), the registrar's
+    /// known devices (the stored UDP bindings seed it at start), and a once-a-second task
+    /// for housekeeping and security events (to `log`, the audit log, when given).
+    pub fn perimeter(
+        mut self,
+        perimeter: Arc<Perimeter>,
+        log: Option<Arc<dyn SecurityLog>>,
+    ) -> Self {
+        self.perimeter = Some(perimeter);
+        self.security_log = log;
         self
     }
 
@@ -118,13 +138,24 @@ impl SipServiceBuilder {
         for hook in self.transports {
             tb = hook(tb);
         }
+        if let Some(p) = &self.perimeter {
+            tb = tb.guard(p.transport_hook());
+        }
         let (transports, inbound) = tb.bind(transport_stop.clone()).await?;
         let (core, handle) = Core::new(&self.config.core, transports.clone());
+        let observer: Arc<dyn AuthObserver> = match &self.perimeter {
+            Some(p) => Arc::new(Both(p.clone(), self.observer)),
+            None => self.observer,
+        };
+        let registrations: Arc<dyn RegistrationObserver> = match &self.perimeter {
+            Some(p) => p.clone(),
+            None => Arc::new(NoRegistrationObserver),
+        };
         let auth = Arc::new(Authenticator::new(
             &self.config.auth,
             &self.nonce_key,
             Arc::new(StoreAccounts(store.clone())),
-            self.observer,
+            observer,
         ));
         let tracker = TaskTracker::new();
         let registrar_stop = CancellationToken::new();
@@ -135,6 +166,7 @@ impl SipServiceBuilder {
             handle.clone(),
             &tracker,
             registrar_stop.clone(),
+            registrations,
         )
         .await
         {
@@ -145,6 +177,14 @@ impl SipServiceBuilder {
                 return Err(e);
             }
         };
+        if let Some(p) = &self.perimeter {
+            // Stopped with the registrar, after the core: the events of the drain are written.
+            tracker.spawn(perimeter::driver::run(
+                p.clone(),
+                self.security_log,
+                registrar_stop.clone(),
+            ));
+        }
         let ctx =
             CallContext { core: handle.clone(), auth: auth.clone(), registrar: registrar.clone() };
         let calls = match self.calls {
@@ -168,7 +208,14 @@ impl SipServiceBuilder {
             transport_stop.cancel();
             t.closed().await;
         });
-        Ok(SipService { core: handle, auth, registrar, transports, task })
+        Ok(SipService {
+            core: handle,
+            auth,
+            registrar,
+            transports,
+            perimeter: self.perimeter,
+            task,
+        })
     }
 }
 
@@ -179,6 +226,7 @@ pub struct SipService {
     auth: Arc<Authenticator>,
     registrar: Registrar,
     transports: Transports,
+    perimeter: Option<Arc<Perimeter>>,
     task: JoinHandle<()>,
 }
 
@@ -194,6 +242,8 @@ impl SipService {
             observer: Arc::new(NoObserver),
             calls: None,
             transports: Vec::new(),
+            perimeter: None,
+            security_log: None,
         }
     }
 
@@ -217,6 +267,17 @@ impl SipService {
         &self.transports
     }
 
+    /// The perimeter guard, when one was configured.
+    pub fn perimeter(&self) -> Option<&Arc<Perimeter>> {
+        self.perimeter.as_ref()
+    }
+
+    /// The guard's (when configured), the transports' and the process's metrics in the
+    /// Prometheus text format ([`perimeter::METRICS_CONTENT_TYPE`]).
+    pub fn render_metrics(&self) -> String {
+        perimeter::render_metrics(self.perimeter.as_deref(), Some(&self.transports.stats()))
+    }
+
     /// The first bound address for `transport`.
     pub fn local_addr(&self, transport: Transport) -> Option<std::net::SocketAddr> {
         self.core.local_addr(transport)
@@ -229,5 +290,30 @@ impl SipService {
         if let Err(e) = self.task.await {
             tracing::error!(error = %e, "the SIP service task failed");
         }
+    }
+}
+
+/// Two authentication observers: the perimeter guard first (its word on `admit` is final),
+/// then the one configured.
+struct Both(Arc<Perimeter>, Arc<dyn AuthObserver>);
+
+impl AuthObserver for Both {
+    fn admit(
+        &self,
+        realm: &str,
+        username: &str,
+        source: &ringfence_sip_proto::transaction::Peer,
+    ) -> bool {
+        self.0.admit(realm, username, source) && self.1.admit(realm, username, source)
+    }
+
+    fn auth_failed(&self, event: &AuthEvent<'_>, reason: FailureReason) {
+        self.0.auth_failed(event, reason);
+        self.1.auth_failed(event, reason);
+    }
+
+    fn auth_succeeded(&self, event: &AuthEvent<'_>) {
+        self.0.auth_succeeded(event);
+        self.1.auth_succeeded(event);
     }
 }

@@ -2,6 +2,7 @@
 //! for the B2BUA), sharded so registrations of different extensions do not contend.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -215,6 +216,35 @@ impl LocationService {
             });
         }
         dropped
+    }
+
+    /// Every source (address, transport, flow) that holds a live binding at `now`, with the
+    /// seconds its longest binding has left. Visits every binding: for start-up.
+    pub fn sources(&self, now: SystemTime) -> Vec<(Peer, u32)> {
+        let mut longest: HashMap<Peer, u32> = HashMap::new();
+        for s in &self.shards {
+            let shard = s.lock().unwrap_or_else(PoisonError::into_inner);
+            for b in shard.values().flatten().filter(|b| b.expires_at > now) {
+                let e = longest.entry(b.peer).or_default();
+                *e = (*e).max(b.remaining(now));
+            }
+        }
+        longest.into_iter().collect()
+    }
+
+    /// The seconds left of the longest live binding registered from `addr`, of any
+    /// extension. Visits every binding: for the rare unregistration only.
+    pub fn remaining_from(&self, addr: SocketAddr, now: SystemTime) -> Option<u32> {
+        let mut best = None;
+        for s in &self.shards {
+            let shard = s.lock().unwrap_or_else(PoisonError::into_inner);
+            for b in shard.values().flatten() {
+                if b.peer.addr == addr && b.expires_at > now {
+                    best = best.max(Some(b.remaining(now)));
+                }
+            }
+        }
+        best
     }
 
     /// Bindings held (lapsed ones included until the next sweep).

@@ -26,8 +26,11 @@
 //!   startup; lapsed ones are swept from memory and store every `sweep_interval`.
 //! - Encryption requirement and device networks: enforced by the authenticator after the
 //!   credentials verify, answered like a bad password (see [`crate::auth`]).
+//! - Known devices: a [`RegistrationObserver`] (the perimeter guard) hears which sources
+//!   hold a registration and for how long.
 
 mod location;
+mod observer;
 mod update;
 pub mod writer;
 
@@ -36,9 +39,9 @@ mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use ringfence_sip_proto::transaction::{Peer, TxId};
+use ringfence_sip_proto::transaction::{Peer, Transport, TxId};
 use ringfence_sip_types::header::SipDate;
 use ringfence_sip_types::{HeaderName, Request, Response};
 use ringfence_store::{ExtensionId, TenantId};
@@ -47,6 +50,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use location::{Binding, Location, LocationService};
+pub use observer::{NoRegistrationObserver, RegistrationObserver};
 pub use writer::{BindingOp, BindingStore, StoreBindings};
 
 use crate::auth::{AuthOutcome, Authenticator, ChallengeKind, realm_of};
@@ -63,11 +67,18 @@ struct Inner {
     location: Arc<LocationService>,
     store: Arc<dyn BindingStore>,
     writer: Writer,
+    observer: Arc<dyn RegistrationObserver>,
 }
 
 impl std::fmt::Debug for dyn BindingStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("BindingStore")
+    }
+}
+
+impl std::fmt::Debug for dyn RegistrationObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RegistrationObserver")
     }
 }
 
@@ -80,7 +91,9 @@ pub struct Registrar {
 impl Registrar {
     /// Loads the stored bindings that have not lapsed and starts the writer and the
     /// expiry sweeper on `tracker`; both stop when `shutdown` fires (the writer after
-    /// storing what was queued).
+    /// storing what was queued). `observer` hears about every source that holds a
+    /// registration: the loaded UDP bindings now (connections do not survive a restart),
+    /// then each REGISTER that changes bindings.
     ///
     /// # Errors
     /// [`CoreError::Store`] when the bindings cannot be loaded.
@@ -91,6 +104,7 @@ impl Registrar {
         core: CoreHandle,
         tracker: &TaskTracker,
         shutdown: CancellationToken,
+        observer: Arc<dyn RegistrationObserver>,
     ) -> Result<Registrar, CoreError> {
         let location = Arc::new(LocationService::new());
         let records = store.load(ringfence_store::now()).await?;
@@ -110,9 +124,15 @@ impl Registrar {
             location.replace(t, e, bs);
         }
         tracing::info!(bindings = loaded, "registrar loaded stored bindings");
+        for (peer, secs) in location.sources(SystemTime::now()) {
+            if peer.transport == Transport::Udp {
+                observer.registered(&peer, Duration::from_secs(u64::from(secs)));
+            }
+        }
         let writer = Writer::spawn(store.clone(), config.write_batch, tracker, shutdown.clone());
         tracker.spawn(sweep(location.clone(), store.clone(), config.sweep_interval, shutdown));
-        Ok(Registrar { inner: Arc::new(Inner { config, auth, core, location, store, writer }) })
+        let inner = Inner { config, auth, core, location, store, writer, observer };
+        Ok(Registrar { inner: Arc::new(inner) })
     }
 
     /// Where extension `extension` of `tenant` can be reached: its live contacts, most
@@ -172,7 +192,23 @@ impl Registrar {
             r.headers.push(HeaderName::RetryAfter, "5");
             return r;
         }
+        if !matches!(reg.contacts, Contacts::Fetch) {
+            self.tell_observer(source, &bindings, now);
+        }
         ok_response(request, &reg, &bindings, now)
+    }
+
+    /// Tells the observer how long `source` stays registered after a REGISTER from it
+    /// changed an extension's bindings (now `bindings`): the longest of its bindings of this
+    /// extension or, when none is left, of any other extension (a phone with several lines
+    /// on one port); zero when it holds none at all.
+    fn tell_observer(&self, source: &Peer, bindings: &[Binding], now: SystemTime) {
+        let here = bindings.iter().filter(|b| b.peer.addr == source.addr).map(|b| b.remaining(now));
+        let secs = match here.max() {
+            Some(secs) => secs,
+            None => self.inner.location.remaining_from(source.addr, now).unwrap_or(0),
+        };
+        self.inner.observer.registered(source, Duration::from_secs(u64::from(secs)));
     }
 
     /// After a failed write, makes memory agree with the store again.

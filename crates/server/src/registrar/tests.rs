@@ -82,6 +82,7 @@ async fn setup(store: Bindings) -> Setup {
         core,
         &tracker,
         CancellationToken::new(),
+        Arc::new(crate::registrar::NoRegistrationObserver),
     )
     .await
     .unwrap();

@@ -46,6 +46,8 @@ enum Close {
     Io,
     /// The core dropped its receiver.
     CoreGone,
+    /// The guard refused a request on it.
+    Refused,
 }
 
 /// Runs a connection until it closes. The caller keeps the connection's slot (and so
@@ -67,6 +69,7 @@ pub(crate) async fn run<S>(
     // No new messages for this flow; what is queued is still written.
     shared.table().remove(origin.flow);
     drop(queue);
+    shared.guard.0.connection_closed(origin.kind, origin.source, origin.flow);
     let stats = &shared.stats;
     match close {
         Close::Idle => Stats::inc(&stats.connections_idle_closed),
@@ -142,6 +145,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                         }
                         Stats::inc(&stats.received);
                     }
+                    Outcome::Refused => return Close::Refused,
                     outcome => answer(queue, outcome),
                 },
                 Err(e) => {

@@ -1,5 +1,6 @@
-//! What happens to a message once framed: validation, RFC 3581 stamping, or an error
-//! response for a malformed request. Shared by the UDP and stream receive paths.
+//! What happens to a message once framed: validation, RFC 3581 stamping, the guard's look
+//! at each request, or an error response for a malformed request. Shared by the UDP and
+//! stream receive paths.
 
 use std::net::SocketAddr;
 
@@ -27,6 +28,9 @@ pub(crate) enum Outcome {
     Answer(Vec<u8>),
     /// Drop it (already counted).
     Dropped,
+    /// The guard refused the request: drop it without an answer and, on a connection,
+    /// close the connection (counted).
+    Refused,
 }
 
 /// A message that parsed: check the headers every element needs, stamp the top Via.
@@ -34,16 +38,24 @@ pub(crate) fn on_message(shared: &Shared, origin: &Origin, mut message: Message)
     if let Err(e) = message.check_required_headers() {
         return on_error(shared, origin, &message.to_bytes(), &e);
     }
-    if let Message::Request(req) = &mut message {
+    let is_request = if let Message::Request(req) = &mut message {
         nat::stamp_top_via(req, origin.source);
-    }
-    Outcome::Deliver(Inbound {
+        true
+    } else {
+        false
+    };
+    let inbound = Inbound {
         kind: origin.kind,
         source: origin.source,
         local: origin.local,
         flow: origin.flow,
         message,
-    })
+    };
+    if is_request && !shared.guard.0.observe(&inbound) {
+        Stats::inc(&shared.stats.guard_dropped);
+        return Outcome::Refused;
+    }
+    Outcome::Deliver(inbound)
 }
 
 /// A message that did not parse: answer it if it is a request with enough headers left.

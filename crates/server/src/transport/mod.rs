@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! socket -> guard hook -> framing + parse (sip-types Limits) -> RFC 3581 Via stamp
-//!        -> Inbound (bounded queue) -> core
+//!        -> guard hook (each request) -> Inbound (bounded queue) -> core
 //! core -> Outbound -> UDP socket | connection write queue (bounded) -> socket
 //! ```
 //!
@@ -29,6 +29,9 @@
 //! * **Limits.** Global and per-IP connection caps, TLS handshake and idle timeouts,
 //!   a bounded inbound queue (UDP drops when full; streams stop reading: backpressure),
 //!   a bounded per-connection write queue (a peer that does not read is disconnected).
+//! * **Guard.** [`Guard::allow`] sees every datagram and accepted connection before a
+//!   byte is parsed, [`Guard::observe`] every parsed request (a refused request on a
+//!   connection closes it), [`Guard::connection_closed`] every connection that ends.
 //! * **Shutdown.** When the shutdown token fires, listeners close, connections stop
 //!   reading, flush their queued writes (bounded by `shutdown_flush_timeout`) and close;
 //!   [`Transports::closed`] resolves when every task has finished, and the inbound

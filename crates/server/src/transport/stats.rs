@@ -36,7 +36,7 @@ stats! {
     bad_requests_answered,
     /// Malformed messages dropped without an answer (responses, garbage, unsalvageable).
     malformed_dropped,
-    /// Datagrams and connections refused by the guard hook.
+    /// Datagrams, connections and parsed requests refused by the guard hook.
     guard_dropped,
     /// UDP messages dropped because the inbound queue was full.
     queue_full_dropped,

@@ -114,7 +114,7 @@ pub(crate) async fn recv_loop(
                     Stats::inc(&stats.send_failures);
                 }
             }
-            Outcome::Dropped => {}
+            Outcome::Dropped | Outcome::Refused => {}
         }
     }
     tracing::debug!("udp receiver on {local} stopped");
