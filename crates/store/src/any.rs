@@ -206,3 +206,12 @@ impl GuardRuleRepo for AnyStore {
         delete_guard_rule(scope: Option<TenantId>, id: GuardRuleId, actor: &Actor) -> ();
     }
 }
+
+impl FraudRepo for AnyStore {
+    delegate! {
+        insert_fraud_event(tenant: TenantId, event: NewFraudEvent) -> FraudEventRecord;
+        list_fraud_events(tenant: TenantId, limit: u32, before: Option<OffsetDateTime>) -> Vec<FraudEventRecord>;
+        save_fraud_state(state: &str) -> ();
+        load_fraud_state() -> Option<FraudStateDoc>;
+    }
+}

@@ -71,8 +71,8 @@ pub use backend::{PgStore, SqlStore, SqliteStore};
 pub use crypto::{Aad, MasterKey, TenantCipher};
 pub use error::{Result, StoreError};
 pub use repo::{
-    AuditRepo, CallRecordRepo, ExtensionRepo, GuardRuleRepo, NumberRepo, RegistrationRepo, Store,
-    TenantRepo, TokenRepo, UserRepo,
+    AuditRepo, CallRecordRepo, ExtensionRepo, FraudRepo, GuardRuleRepo, NumberRepo,
+    RegistrationRepo, Store, TenantRepo, TokenRepo, UserRepo,
 };
 pub use time_util::{now, truncate as truncate_time};
 pub use types::*;

@@ -430,6 +430,29 @@ pub trait GuardRuleRepo {
     ) -> impl Future<Output = Result<()>> + Send;
 }
 
+/// Fraud events and the fraud engine's persistent state.
+pub trait FraudRepo {
+    /// Stores an event of `tenant` (validated first, see [`NewFraudEvent::validate`]). An
+    /// extension that is not `tenant`'s is `NotFound { what: "extension" }`.
+    fn insert_fraud_event(
+        &self,
+        tenant: TenantId,
+        event: NewFraudEvent,
+    ) -> impl Future<Output = Result<FraudEventRecord>> + Send;
+    /// `tenant`'s events, newest first (`at`, then id), at most `limit`
+    /// (1..=[`MAX_PAGE_SIZE`]), only those older than `before` when given.
+    fn list_fraud_events(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+        before: Option<OffsetDateTime>,
+    ) -> impl Future<Output = Result<Vec<FraudEventRecord>>> + Send;
+    /// Replaces the stored engine state.
+    fn save_fraud_state(&self, state: &str) -> impl Future<Output = Result<()>> + Send;
+    /// The stored engine state, if any.
+    fn load_fraud_state(&self) -> impl Future<Output = Result<Option<FraudStateDoc>>> + Send;
+}
+
 /// Everything the store offers, for code that wants one bound.
 pub trait Store:
     TenantRepo
@@ -441,6 +464,7 @@ pub trait Store:
     + AuditRepo
     + TokenRepo
     + GuardRuleRepo
+    + FraudRepo
     + Clone
     + Send
     + Sync
@@ -458,6 +482,7 @@ impl<T> Store for T where
         + AuditRepo
         + TokenRepo
         + GuardRuleRepo
+        + FraudRepo
         + Clone
         + Send
         + Sync

@@ -54,6 +54,8 @@ mod calls;
 mod common;
 #[path = "shared/extensions.rs"]
 mod extensions;
+#[path = "shared/fraud.rs"]
+mod fraud;
 #[path = "shared/guard_rules.rs"]
 mod guard_rules;
 #[path = "shared/numbers.rs"]

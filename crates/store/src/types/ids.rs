@@ -74,3 +74,7 @@ id_type!(
     /// Id of a [`GuardRule`](crate::GuardRule).
     GuardRuleId
 );
+id_type!(
+    /// Id of a [`FraudEventRecord`](crate::FraudEventRecord).
+    FraudEventId
+);

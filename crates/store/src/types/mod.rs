@@ -3,6 +3,7 @@
 mod audit;
 mod call;
 mod extension;
+mod fraud;
 mod guard_rule;
 mod ids;
 mod number;
@@ -18,10 +19,15 @@ pub use call::{
     NewCallRecord, Transport,
 };
 pub use extension::{Extension, ExtensionUpdate, NewExtension, SipAccount, SipCredentials};
+pub use fraud::{
+    FraudEventRecord, FraudStateDoc, MAX_FRAUD_EXPLANATION, MAX_FRAUD_SIGNALS, NewFraudEvent,
+};
 pub use guard_rule::{
     GuardAction, GuardRule, MAX_GUARD_NOTE, MAX_GUARD_RULES, MAX_TENANT_GUARD_RULES, NewGuardRule,
 };
-pub use ids::{CallRecordId, ExtensionId, GuardRuleId, PhoneNumberId, TenantId, TokenId, UserId};
+pub use ids::{
+    CallRecordId, ExtensionId, FraudEventId, GuardRuleId, PhoneNumberId, TenantId, TokenId, UserId,
+};
 pub use number::PhoneNumber;
 pub use registration::{BindingChange, RegistrationBinding};
 pub use scalars::{CountryCode, E164, Email, ExtensionNumber, SipDomain};

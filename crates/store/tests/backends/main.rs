@@ -29,6 +29,7 @@ mod at_rest;
 mod audit;
 mod calls;
 mod extensions;
+mod fraud;
 mod guard_rules;
 mod harness;
 mod numbers;
