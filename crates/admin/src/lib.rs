@@ -13,6 +13,8 @@
 //! - [`policy`]: password, SIP password and PIN rules; generated secrets.
 //! - [`provision`]: bootstrap of the first super admin, tenant, extension and token creation
 //!   (also used by the `ringfence` CLI).
+//! - [`guard`]: the running perimeter guard behind the ban, allow/deny and metrics
+//!   endpoints ([`guard::GuardControl`], implemented by the binary).
 //! - [`tls`]: self-signed certificate on first start; rustls server configs (ring provider,
 //!   TLS 1.2+), for HTTPS and SIP over TLS alike.
 
@@ -20,6 +22,7 @@ pub mod api;
 pub mod auth;
 mod error;
 pub mod extract;
+pub mod guard;
 pub mod openapi;
 pub mod policy;
 pub mod provision;

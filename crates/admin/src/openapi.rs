@@ -16,7 +16,7 @@ use crate::routes::*;
 /// The API description (paths and schemas).
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "Ringfence admin API", description = "Tenants, users, extensions, numbers, policies, call history and audit of a Ringfence PBX. Authenticate with a session (POST /api/v1/auth/login; send the returned csrf_token as X-CSRF-Token on writes) or an API token (Authorization: Bearer rft_...)."),
+    info(title = "Ringfence admin API", description = "Tenants, users, extensions, numbers, policies, call history, audit and the perimeter guard of a Ringfence PBX. Authenticate with a session (POST /api/v1/auth/login; send the returned csrf_token as X-CSRF-Token on writes) or an API token (Authorization: Bearer rft_...)."),
     paths(
         login, logout, change_password, totp_enroll, totp_confirm, me,
         list_tenants, create_tenant, get_tenant, rename_tenant, delete_tenant,
@@ -33,6 +33,8 @@ use crate::routes::*;
         list_platform_tokens, create_platform_token, revoke_platform_token,
         list_tenant_tokens, create_tenant_token, revoke_tenant_token,
         expired_secrets,
+        list_bans, lift_ban, list_global_rules, create_global_rule, delete_global_rule,
+        list_tenant_rules, create_tenant_rule, delete_tenant_rule, metrics,
     ),
     components(schemas(crate::ErrorBody)),
     modifiers(&SecuritySchemes, &ErrorResponses),
@@ -48,6 +50,7 @@ use crate::routes::*;
         (name = "audit", description = "Hash-chained audit log"),
         (name = "tokens", description = "API tokens"),
         (name = "reports", description = "Reports"),
+        (name = "guard", description = "Perimeter guard: bans, permanent allow/deny entries, metrics"),
     )
 )]
 pub struct ApiDoc;

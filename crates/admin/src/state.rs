@@ -1,11 +1,12 @@
 //! Shared state of the admin API: the store, sessions, the IP throttle and the settings.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ringfence_store::{AnyStore, CountryCode};
 
 use crate::auth::session::{SessionLimits, SessionStore};
 use crate::auth::throttle::{IpThrottle, LockoutPolicy};
+use crate::guard::{GuardControl, NoGuard};
 
 /// Settings of the admin API (the binary fills them from its configuration).
 #[derive(Clone, Debug)]
@@ -58,6 +59,7 @@ impl ChangeListener for NoListener {
 struct Inner {
     store: AnyStore,
     listener: Arc<dyn ChangeListener>,
+    guard: OnceLock<Arc<dyn GuardControl>>,
     sessions: SessionStore,
     ip_throttle: IpThrottle,
     config: AdminConfig,
@@ -93,6 +95,7 @@ impl AdminState {
         Self(Arc::new(Inner {
             store,
             listener,
+            guard: OnceLock::new(),
             sessions: SessionStore::new(config.sessions.clone()),
             ip_throttle: IpThrottle::new(config.ip_lockout.clone()),
             config,
@@ -117,6 +120,21 @@ impl AdminState {
     /// Who hears about changes to cached data.
     pub fn listener(&self) -> &dyn ChangeListener {
         &*self.0.listener
+    }
+
+    /// Attaches the running perimeter guard (once; a later call changes nothing and returns
+    /// false). Without one the guard endpoints list no bans and only store allow/deny
+    /// entries.
+    pub fn set_guard(&self, guard: Arc<dyn GuardControl>) -> bool {
+        self.0.guard.set(guard).is_ok()
+    }
+
+    /// The running perimeter guard.
+    pub fn guard(&self) -> &dyn GuardControl {
+        match self.0.guard.get() {
+            Some(g) => &**g,
+            None => &NoGuard,
+        }
     }
 
     /// The settings.

@@ -201,6 +201,25 @@ fn table() -> Vec<Route> {
         r("POST", "/api/v1/tenants/{tenant_id}/tokens", Some(json!({"name": "x"})), TenantAdmin),
         r("DELETE", "/api/v1/tenants/{tenant_id}/tokens/{token_id}", None, TenantAdmin),
         r("GET", "/api/v1/tenants/{tenant_id}/reports/expired-secrets", None, TenantAdmin),
+        r("GET", "/api/v1/guard/bans", None, Platform),
+        r("DELETE", "/api/v1/guard/bans/{key}", None, Platform),
+        r("GET", "/api/v1/guard/rules", None, Platform),
+        r(
+            "POST",
+            "/api/v1/guard/rules",
+            Some(json!({"action": "deny", "network": "203.0.113.0/24"})),
+            Platform,
+        ),
+        r("DELETE", "/api/v1/guard/rules/{global_rule_id}", None, Platform),
+        r("GET", "/api/v1/tenants/{tenant_id}/guard/rules", None, TenantAdmin),
+        r(
+            "POST",
+            "/api/v1/tenants/{tenant_id}/guard/rules",
+            Some(json!({"action": "deny", "network": "203.0.113.0/24"})),
+            TenantAdmin,
+        ),
+        r("DELETE", "/api/v1/tenants/{tenant_id}/guard/rules/{rule_id}", None, TenantAdmin),
+        r("GET", "/api/v1/metrics", None, Platform),
     ]
 }
 
@@ -212,16 +231,25 @@ struct Ids {
     extension: String,
     number: String,
     token: String,
+    rule: String,
 }
 
 fn fill(path: &str, ids: &Ids, super_admin: &str, platform_token: &str) -> String {
-    path.replace("{tenant_id}", &ids.tenant)
+    path.replace("{global_rule_id}", platform_token_rule(platform_token))
+        .replace("{key}", "192.0.2.1")
+        .replace("{rule_id}", &ids.rule)
+        .replace("{tenant_id}", &ids.tenant)
         .replace("{user_id}", &ids.user)
         .replace("{extension_id}", &ids.extension)
         .replace("{number_id}", &ids.number)
         .replace("{token_id}", &ids.token)
         .replace("{super_admin_id}", super_admin)
-        .replace("{platform_token_id}", platform_token)
+        .replace("{platform_token_id}", platform_token.split('|').next().unwrap())
+}
+
+/// The global rule id carried after the platform token id (`token|rule`).
+fn platform_token_rule(platform: &str) -> &str {
+    platform.split_once('|').map_or("", |(_, r)| r)
 }
 
 fn id(v: &Value, path: &[&str]) -> String {
@@ -288,7 +316,17 @@ async fn fixture(
         .await
         .expect(201)
         .json();
+    let rule = admin
+        .client
+        .post(
+            &format!("{base}/guard/rules"),
+            json!({"action": "deny", "network": "198.51.100.0/24", "note": "fixture"}),
+        )
+        .await
+        .expect(201)
+        .json();
     let ids = Ids {
+        rule: id(&rule, &["id"]),
         tenant: tid,
         user: id(&user.user, &["id"]),
         extension: id(&e, &["extension", "id"]),
@@ -310,7 +348,13 @@ async fn isolation(backend: Backend) {
     let super_admin_id = id(&other_root, &["user", "id"]);
     let pt =
         root.client.post("/api/v1/tokens", json!({"name": "platform"})).await.expect(201).json();
-    let platform_token = id(&pt, &["info", "id"]);
+    let global_rule = root
+        .client
+        .post("/api/v1/guard/rules", json!({"action": "allow", "network": "192.0.2.0/24"}))
+        .await
+        .expect(201)
+        .json();
+    let platform_token = format!("{}|{}", id(&pt, &["info", "id"]), id(&global_rule, &["id"]));
     let (mut a_admin, mut a_user, a_ids, a_unowned) =
         fixture(&server, &mut root.client, "Alpha").await;
     let (_b_admin, _b_user, b_ids, _) = fixture(&server, &mut root.client, "Beta").await;
@@ -334,7 +378,9 @@ async fn isolation(backend: Backend) {
     }
     let routes = table();
     let normalise = |p: &str| {
-        p.replace("{super_admin_id}", "{user_id}").replace("{platform_token_id}", "{token_id}")
+        p.replace("{super_admin_id}", "{user_id}")
+            .replace("{platform_token_id}", "{token_id}")
+            .replace("{global_rule_id}", "{rule_id}")
     };
     let tabled: BTreeSet<(String, String)> =
         routes.iter().map(|r| (r.method.to_owned(), normalise(r.path))).collect();
@@ -391,9 +437,10 @@ async fn isolation(backend: Backend) {
         }
         // Own tenant path, another tenant's record ids.
         if route.path.contains("{tenant_id}/") && !platform {
-            let has_record = ["{user_id}", "{extension_id}", "{number_id}", "{token_id}"]
-                .iter()
-                .any(|p| route.path.contains(p));
+            let has_record =
+                ["{user_id}", "{extension_id}", "{number_id}", "{token_id}", "{rule_id}"]
+                    .iter()
+                    .any(|p| route.path.contains(p));
             if has_record {
                 let path = fill(route.path, &mixed, &super_admin_id, &platform_token);
                 let res = a_admin.client.send(route.method, &path, route.body.as_ref()).await;

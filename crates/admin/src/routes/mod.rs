@@ -20,6 +20,7 @@ mod audit;
 mod auth;
 mod calls;
 mod extensions;
+mod guard;
 mod numbers;
 mod reports;
 mod settings;
@@ -31,6 +32,7 @@ pub(crate) use audit::*;
 pub(crate) use auth::*;
 pub(crate) use calls::*;
 pub(crate) use extensions::*;
+pub(crate) use guard::*;
 pub(crate) use numbers::*;
 pub(crate) use reports::*;
 pub(crate) use settings::*;
@@ -96,6 +98,13 @@ pub fn router(state: AdminState) -> Router {
         .route(&format!("{t}/tokens"), get(list_tenant_tokens).post(create_tenant_token))
         .route(&format!("{t}/tokens/{{token_id}}"), delete(revoke_tenant_token))
         .route(&format!("{t}/reports/expired-secrets"), get(expired_secrets))
+        .route("/api/v1/guard/bans", get(list_bans))
+        .route("/api/v1/guard/bans/{key}", delete(lift_ban))
+        .route("/api/v1/guard/rules", get(list_global_rules).post(create_global_rule))
+        .route("/api/v1/guard/rules/{rule_id}", delete(delete_global_rule))
+        .route(&format!("{t}/guard/rules"), get(list_tenant_rules).post(create_tenant_rule))
+        .route(&format!("{t}/guard/rules/{{rule_id}}"), delete(delete_tenant_rule))
+        .route("/api/v1/metrics", get(metrics))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
