@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod guard;
 pub mod serve;
 
 use clap::Parser as _;

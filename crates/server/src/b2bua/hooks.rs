@@ -180,6 +180,18 @@ pub enum GateDecision {
         /// Why, for the record.
         reason: String,
     },
+    /// Refuse it with `status` and the reason phrase `phrase` (which the caller sees, e.g.
+    /// "Premium Rate Blocked"); `reason` goes into the call record.
+    Refuse {
+        /// SIP status for the caller.
+        status: u16,
+        /// SIP reason phrase for the caller.
+        phrase: String,
+        /// Why, for the record.
+        reason: String,
+    },
+    /// Place the call to the phone network through a trunk.
+    Route(crate::b2bua::route::ExternalRoute),
 }
 
 /// Decides whether a call may be placed: egress policy and fraud limits. Runs on the

@@ -57,6 +57,7 @@ mod config;
 mod hooks;
 mod outcome;
 mod record;
+mod route;
 mod routing;
 pub mod sdp;
 mod store;
@@ -76,6 +77,7 @@ pub use hooks::{
     CallAttempt, CallGate, CallInfo, CallObserver, CallOrigin, CallRef, Destination, GateDecision,
     InternalOnly, NoCallObserver, PassThrough, SdpContext, SdpKind, SdpRefusal, SdpRewriter, Side,
 };
+pub use route::{ExternalRoute, TrunkCredentials};
 pub use store::{CallStore, StoreCalls};
 
 use crate::auth::{AuthOutcome, Authenticator, ChallengeKind};

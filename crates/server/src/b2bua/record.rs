@@ -43,6 +43,8 @@ pub(crate) struct CallLog {
     pub encrypted: bool,
     pub from_extension: Option<ExtensionId>,
     pub to_extension: Option<ExtensionId>,
+    /// Internal until the destination is known to be outside the tenant.
+    pub direction: CallDirection,
 }
 
 impl CallLog {
@@ -64,7 +66,7 @@ impl CallLog {
             call_id: clean(&self.call_id, MAX_CALL_ID),
             caller: clean(&self.caller, MAX_PARTY),
             callee: clean(&self.callee, MAX_PARTY),
-            direction: CallDirection::Internal,
+            direction: self.direction,
             started_at: ringfence_store::truncate_time(self.started),
             answered_at: self.answered.map(ringfence_store::truncate_time),
             ended_at: Some(ringfence_store::truncate_time(ended)),
@@ -178,6 +180,7 @@ mod tests {
             encrypted: false,
             from_extension: Some(ExtensionId::random()),
             to_extension: None,
+            direction: CallDirection::Internal,
         }
     }
 

@@ -11,6 +11,7 @@
 //! ACK and BYE ([`orphan_answer`]).
 
 mod dialog;
+mod external;
 mod ringing;
 mod setup;
 
@@ -201,6 +202,8 @@ pub(crate) struct Call {
     /// BYE before the ACK), by [`Side::index`].
     bye_after_ack: [bool; 2],
     active: Option<ActiveGuard>,
+    /// Set when the call goes to a trunk.
+    trunk: Option<external::TrunkLeg>,
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -235,6 +238,7 @@ impl Call {
             encrypted: false,
             from_extension: None,
             to_extension: None,
+            direction: ringfence_store::CallDirection::Internal,
         };
         Call {
             sh,
@@ -260,6 +264,7 @@ impl Call {
             outcome: None,
             bye_after_ack: [false; 2],
             active: None,
+            trunk: None,
         }
     }
 

@@ -61,6 +61,9 @@ impl Call {
             }
             return;
         }
+        if matches!(code, 401 | 407) && self.answer_trunk_challenge(i, &r).await {
+            return;
+        }
         self.fork_failed(i, code);
     }
 

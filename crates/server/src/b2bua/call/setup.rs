@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use ringfence_sip_types::header::NameAddr;
 use ringfence_sip_types::{Host, SipUri, Uri};
-use ringfence_store::{Disposition, EncryptionRequirement, ExtensionNumber};
+use ringfence_store::{CallDirection, Disposition, EncryptionRequirement, ExtensionNumber};
 
 use super::{ActiveGuard, Call, Fork, Parties};
 use crate::auth::{AuthOutcome, ChallengeKind, realm_of};
@@ -142,9 +142,21 @@ impl Call {
             origin: CallOrigin::DialledCall,
             source: self.a.source,
         });
-        if let GateDecision::Deny { status, reason } = decision {
-            let status = if (400..700).contains(&status) { status } else { 403 };
-            return self.refuse(status, Disposition::Blocked, &reason, None);
+        if callee.is_none() {
+            self.log.direction = CallDirection::Outbound;
+        }
+        match decision {
+            GateDecision::Deny { status, reason } => {
+                let status = if (400..700).contains(&status) { status } else { 403 };
+                return self.refuse(status, Disposition::Blocked, &reason, None);
+            }
+            GateDecision::Refuse { status, phrase, reason } => {
+                return self.refuse_with_phrase(status, &phrase, &reason);
+            }
+            GateDecision::Route(route) if callee.is_none() => {
+                return self.place_external(route, &caller_name).await;
+            }
+            _ => {}
         }
         let Some(callee) = callee else {
             return self.refuse(404, Disposition::Failed, "no route to the destination", None);
@@ -158,9 +170,10 @@ impl Call {
         }
 
         // Where the callee can be reached: every live contact, TLS only when required or
-        // when the offer carries SRTP keys (they must never cross a plain leg).
-        let tls_only =
-            encryption == EncryptionRequirement::Required || offer.is_some_and(|o| o.carries_keys);
+        // when the offer carries SRTP keys that would cross to the callee (they must never
+        // cross a plain leg; the media relay terminates them instead).
+        let keys_cross = offer.is_some_and(|o| o.carries_keys) && !sh.sdp.terminates_keys();
+        let tls_only = encryption == EncryptionRequirement::Required || keys_cross;
         let all = sh.registrar.locate(tenant.id, callee.id);
         let registered = all.len();
         let targets: Vec<Location> =

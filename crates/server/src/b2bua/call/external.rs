@@ -1,0 +1,169 @@
+//! Calls that leave the system: one INVITE to the trunk the gate chose, digest
+//! authentication when the trunk challenges it, and refusals with the gate's reason
+//! phrase.
+
+use std::time::Instant;
+
+use ringfence_sip_proto::digest::{DigestClient, Secret};
+use ringfence_sip_types::header::NameAddr;
+use ringfence_sip_types::{HeaderName, Host, SipUri, Uri};
+use ringfence_store::Disposition;
+
+use super::{Call, Fork};
+use crate::b2bua::build::{self, Body, CalleeInvite};
+use crate::b2bua::hooks::{SdpKind, Side};
+use crate::b2bua::route::ExternalRoute;
+use crate::b2bua::routing::dialog_key;
+use crate::b2bua::sdp;
+
+/// What a call to a trunk remembers: the route, and which forks already answered a
+/// challenge (a second challenge means the credentials are wrong).
+#[derive(Debug)]
+pub(crate) struct TrunkLeg {
+    route: ExternalRoute,
+    client: Option<DigestClient>,
+    challenged: Vec<u64>,
+}
+
+fn name_addr(user: &str, domain: &str) -> NameAddr {
+    let host = Host::parse(domain).unwrap_or_else(|_| Host::Domain(domain.to_owned()));
+    NameAddr::new(Uri::Sip(SipUri::new(host).with_user(user)))
+}
+
+/// `reason` without characters that would break a status line.
+fn phrase_text(phrase: &str) -> String {
+    let p: String = phrase.chars().filter(|c| !c.is_control()).take(100).collect();
+    if p.trim().is_empty() { "Forbidden".into() } else { p }
+}
+
+impl Call {
+    /// Refuses the caller's INVITE with `status` and reason phrase `phrase`.
+    pub(super) fn refuse_with_phrase(&mut self, status: u16, phrase: &str, reason: &str) {
+        let status = if (400..700).contains(&status) { status } else { 403 };
+        let mut r = build::local_response(&self.a.invite, status, Some(&self.a.tag), None);
+        r.reason = phrase_text(phrase);
+        self.respond_a(r);
+        tracing::debug!(call = %self.id, status, reason, "call refused");
+        self.set_outcome(Disposition::Blocked, Some(status), reason);
+    }
+
+    /// Sends the call to the trunk of `route`.
+    pub(super) async fn place_external(&mut self, route: ExternalRoute, caller_name: &str) {
+        let sh = self.sh.clone();
+        self.log.callee.clone_from(&route.to_user);
+        let body = match sdp::request_sdp(&self.a.invite) {
+            Some(s) => match self.rewrite(
+                Side::Caller,
+                SdpKind::Offer,
+                s,
+                self.a.source.transport,
+                route.peer.transport,
+                Some(0),
+            ) {
+                Ok(b) => Some(Body::sdp(b)),
+                Err(r) => {
+                    return self.refuse(
+                        r.status,
+                        Disposition::Failed,
+                        &r.warning,
+                        Some(&r.warning),
+                    );
+                }
+            },
+            None => Body::of(&self.a.invite.headers, &self.a.invite.body),
+        };
+        let transport = route.peer.transport;
+        let local = self.local(transport);
+        let call_id = sh.core.new_call_id(None);
+        let tag = sh.core.new_tag();
+        let from = name_addr(&route.from_user, &route.domain);
+        let from = if caller_name.is_empty() {
+            from
+        } else {
+            from.with_display_name(caller_name.to_owned())
+        };
+        let invite = build::callee_invite(CalleeInvite {
+            target: route.target.clone(),
+            path: &[],
+            via: build::via(&local, transport, &sh.core.new_branch()),
+            from: from.with_tag(&tag),
+            to: name_addr(&route.to_user, &route.domain),
+            call_id: &call_id,
+            max_forwards: build::next_hops(&self.a.invite),
+            contact: build::contact(&local, transport, false),
+            body,
+            caller_invite: &self.a.invite,
+        });
+        sh.table().add_dialog(self.id, dialog_key(&call_id, &tag));
+        let peer = route.peer;
+        tracing::debug!(call = %self.id, trunk = %route.trunk, to = %route.to_user, "to the trunk");
+        let client = route
+            .credentials
+            .as_ref()
+            .map(|c| DigestClient::new(c.username.clone(), Secret::password(c.password.clone())));
+        self.trunk = Some(TrunkLeg { route, client, challenged: Vec::new() });
+        match self.start(invite.clone(), peer, true).await {
+            Some((id, tx)) => {
+                self.forks.push(Fork { id, tx, invite, peer, tag, status: None, ack: None });
+                self.ring_deadline = Some(Instant::now() + sh.config.ring_timeout);
+            }
+            None => self.refuse(503, Disposition::Failed, "trunk unreachable", None),
+        }
+    }
+
+    /// The trunk challenged fork `i`'s INVITE: send it again with credentials (once).
+    /// False when there is nothing to answer with (no trunk credentials, second
+    /// challenge, unusable challenge): the challenge is then the fork's final answer.
+    pub(super) async fn answer_trunk_challenge(
+        &mut self,
+        i: usize,
+        r: &ringfence_sip_types::Response,
+    ) -> bool {
+        if self.outcome.is_some() || self.a.final_sent || self.winner.is_some() {
+            return false;
+        }
+        let fork_id = self.forks[i].id;
+        let Some(trunk) = self.trunk.as_mut() else { return false };
+        let Some(client) = trunk.client.as_mut() else { return false };
+        if trunk.challenged.contains(&fork_id) {
+            tracing::warn!(call = %self.id, trunk = %trunk.route.trunk, "trunk refused our credentials");
+            return false;
+        }
+        let (challenges, header) = if r.status.code() == 407 {
+            (r.proxy_authenticate(), HeaderName::ProxyAuthorization)
+        } else {
+            (r.www_authenticate(), HeaderName::Authorization)
+        };
+        let Ok(challenges) = challenges else { return false };
+        let invite = &self.forks[i].invite;
+        let uri = invite.uri.to_string();
+        let cnonce = crate::auth::random_tag();
+        let Ok(creds) = client.respond(&challenges, "INVITE", &uri, &cnonce) else {
+            return false;
+        };
+        trunk.challenged.push(fork_id);
+        let mut next = invite.clone();
+        let seq = invite.cseq().map_or(1, |c| c.seq) + 1;
+        next.headers.set(HeaderName::CSeq, &format!("{seq} INVITE"));
+        let local = self.local(self.forks[i].peer.transport);
+        let via = build::via(&local, self.forks[i].peer.transport, &self.sh.core.new_branch());
+        next.headers.set(HeaderName::Via, &via.to_string());
+        next.headers.remove(HeaderName::Authorization);
+        next.headers.remove(HeaderName::ProxyAuthorization);
+        next.headers.push(header, &creds.to_string());
+        let peer = self.forks[i].peer;
+        match self.start(next.clone(), peer, true).await {
+            Some((id, tx)) => {
+                if let Some(t) = self.trunk.as_mut() {
+                    t.challenged.push(id);
+                }
+                let f = &mut self.forks[i];
+                f.id = id;
+                f.tx = tx;
+                f.invite = next;
+                true
+            }
+            None => false,
+        }
+    }
+}

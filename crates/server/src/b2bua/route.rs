@@ -1,0 +1,44 @@
+//! Routes out of the system: where the [`crate::b2bua::CallGate`] sends a call that leaves
+//! for the phone network (a SIP trunk), and how the B2BUA authenticates to it.
+
+use std::fmt;
+
+use ringfence_sip_proto::transaction::Peer;
+use ringfence_sip_types::Uri;
+
+/// Digest credentials for a trunk that challenges our INVITEs (401/407).
+#[derive(Clone, PartialEq, Eq)]
+pub struct TrunkCredentials {
+    /// The username the carrier gave us.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+}
+
+impl fmt::Debug for TrunkCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrunkCredentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Where a call that leaves the system goes: one INVITE to a trunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalRoute {
+    /// The trunk's name (logs and records).
+    pub trunk: String,
+    /// The Request-URI (`sip:+4930123456@carrier.example`).
+    pub target: Uri,
+    /// Where to send it.
+    pub peer: Peer,
+    /// The user part of our From (the caller ID presented to the carrier).
+    pub from_user: String,
+    /// The host part of our From and To (the trunk's domain).
+    pub domain: String,
+    /// The number called, in E.164: the To user and the record's callee.
+    pub to_user: String,
+    /// Answer the trunk's digest challenges with these, once per INVITE.
+    pub credentials: Option<TrunkCredentials>,
+}

@@ -1,0 +1,116 @@
+//! Egress settings: SIP trunks to the phone network, the rate table and where fraud alerts
+//! are mailed from. Plain serde values (`deny_unknown_fields`) so `ringfence serve` can read
+//! them from its TOML file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// How we prove to a carrier that a call is ours.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TrunkAuth {
+    /// The carrier recognises our address; nothing to answer.
+    Ip,
+    /// The carrier challenges our INVITEs (401/407) and we answer with digest (RFC 8760).
+    Digest {
+        /// Username the carrier gave us.
+        username: String,
+        /// Its password.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for TrunkAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrunkAuth::Ip => f.write_str("Ip"),
+            TrunkAuth::Digest { username, .. } => {
+                f.debug_struct("Digest").field("username", username).finish_non_exhaustive()
+            }
+        }
+    }
+}
+
+/// Transport to a trunk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrunkTransport {
+    /// UDP (the default).
+    #[default]
+    Udp,
+    /// TCP.
+    Tcp,
+}
+
+fn default_port() -> u16 {
+    5060
+}
+
+/// One SIP trunk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkConfig {
+    /// Name, for logs and records.
+    pub name: String,
+    /// The carrier's host name or address. Resolved with A/AAAA at start-up (NAPTR/SRV,
+    /// RFC 3263, are not looked up: give the host and port the carrier documents).
+    pub host: String,
+    /// Its port (default 5060).
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Transport (default UDP).
+    #[serde(default)]
+    pub transport: TrunkTransport,
+    /// How we authenticate.
+    pub auth: TrunkAuth,
+    /// SIP domains of the tenants that use it; empty: every tenant (a platform trunk). A
+    /// tenant's own trunk is preferred over a platform trunk.
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    /// Caller ID presented to the carrier (E.164); default: the calling extension's number.
+    #[serde(default)]
+    pub caller_id: Option<String>,
+}
+
+/// SMTP relay for fraud alerts (plain SMTP to a local relay, e.g. the host's MTA).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Relay address.
+    pub server: SocketAddr,
+    /// The From address of alerts.
+    pub from: String,
+}
+
+fn default_snapshot_interval() -> u64 {
+    60
+}
+
+/// Everything about calls that leave the system.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EgressConfig {
+    /// Trunks to the phone network.
+    #[serde(default)]
+    pub trunks: Vec<TrunkConfig>,
+    /// Rate table (CSV `prefix,millicents_per_minute`); default: the fraud engine's sample.
+    #[serde(default)]
+    pub rates_file: Option<PathBuf>,
+    /// How often the fraud engine's state is saved, in seconds (default 60; also at
+    /// shutdown).
+    #[serde(default = "default_snapshot_interval")]
+    pub snapshot_interval_s: u64,
+    /// Where alerts are mailed from; no mail without it.
+    #[serde(default)]
+    pub smtp: Option<SmtpConfig>,
+}
+
+impl EgressConfig {
+    /// The snapshot interval (at least one second).
+    pub fn snapshot_interval(&self) -> Duration {
+        Duration::from_secs(self.snapshot_interval_s.max(1))
+    }
+}

@@ -1,0 +1,376 @@
+//! The B2BUA's [`CallGate`] and [`CallObserver`] for calls that leave the system: the one
+//! egress policy ([`ringfence_policy::EgressPolicy`]), then the fraud engine
+//! ([`ringfence_fraud::FraudEngine`]), then a trunk. Decisions take microseconds under one
+//! mutex; everything slow (storing events, mail) goes to the driver task
+//! ([`super::driver`]) through a channel.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use ringfence_fraud::{
+    BusinessHours, CallContext, EndCall, FraudEngine, FraudEvent, Limits, OpenPeriod, TenantConfig,
+    Timestamp,
+};
+use ringfence_policy::{
+    Country, EgressDecision, EgressOrigin, EgressPolicy, EgressRequest, ExtensionPattern,
+    LocalTarget, NumberClassifier, PlatformOverrides, TenantPolicy,
+};
+use ringfence_sip_proto::transaction::{Peer, Transport};
+use ringfence_sip_types::{Host, SipUri, Uri};
+use ringfence_store::{ExtensionNumber, NewCallRecord, Tenant, TenantId};
+use time::OffsetDateTime;
+use tokio::sync::{Notify, mpsc};
+
+use super::config::{TrunkAuth, TrunkConfig, TrunkTransport};
+use crate::b2bua::{
+    CallAttempt, CallGate, CallInfo, CallObserver, CallOrigin, CallRef, Destination, ExternalRoute,
+    GateDecision, TrunkCredentials,
+};
+
+/// A trunk with its address resolved.
+#[derive(Debug, Clone)]
+pub struct ResolvedTrunk {
+    /// Its settings.
+    pub config: TrunkConfig,
+    /// Where INVITEs go.
+    pub addr: SocketAddr,
+}
+
+impl ResolvedTrunk {
+    /// Resolves `config.host` (A/AAAA).
+    ///
+    /// # Errors
+    /// When the host does not resolve.
+    pub async fn resolve(config: TrunkConfig) -> std::io::Result<ResolvedTrunk> {
+        let addr = tokio::net::lookup_host((config.host.as_str(), config.port))
+            .await?
+            .next()
+            .ok_or_else(|| std::io::Error::other(format!("{} has no address", config.host)))?;
+        Ok(ResolvedTrunk { config, addr })
+    }
+
+    fn serves(&self, tenant: &Tenant) -> bool {
+        self.config.tenants.iter().any(|d| d.eq_ignore_ascii_case(tenant.domain.as_str()))
+    }
+}
+
+/// What the gate hands to the driver task.
+#[derive(Debug)]
+pub(crate) enum Work {
+    /// Fraud events to store and, when they say so, to mail.
+    Events(Vec<FraudEvent>),
+    /// Calls to end now.
+    End(Vec<EndCall>),
+}
+
+/// A tenant's compiled policy and engine configuration, rebuilt when its settings change.
+struct TenantEntry {
+    updated_at: OffsetDateTime,
+    tenant: Arc<Tenant>,
+    policy: Arc<EgressPolicy>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) engine: FraudEngine,
+    tenants: HashMap<TenantId, TenantEntry>,
+    /// Calls the engine allowed and tracks (until they end).
+    tracked: HashSet<CallRef>,
+}
+
+/// The egress gate and call observer. Build it with [`EgressGate::new`], pass it to
+/// [`crate::b2bua::B2buaBuilder::gate`] and [`crate::b2bua::B2buaBuilder::observer`], and
+/// run [`super::driver::run`] beside it.
+pub struct EgressGate {
+    pub(crate) inner: Mutex<Inner>,
+    classifier: Arc<NumberClassifier>,
+    trunks: Vec<ResolvedTrunk>,
+    pub(crate) work: mpsc::UnboundedSender<Work>,
+    /// Wakes the driver when the engine's next deadline may have moved.
+    pub(crate) wake: Arc<Notify>,
+}
+
+impl std::fmt::Debug for EgressGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EgressGate").field("trunks", &self.trunks).finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now() -> Timestamp {
+    Timestamp::from_system_time(SystemTime::now())
+}
+
+/// The engine's id of a store id.
+pub(crate) fn fraud_tenant(t: TenantId) -> ringfence_fraud::TenantId {
+    ringfence_fraud::TenantId(t.0.as_u128())
+}
+
+fn fraud_extension(e: ringfence_store::ExtensionId) -> ringfence_fraud::ExtensionId {
+    ringfence_fraud::ExtensionId(e.0.as_u128())
+}
+
+/// The engine's configuration from a tenant's stored settings.
+pub fn fraud_config(tenant: &Tenant) -> TenantConfig {
+    let l = &tenant.settings.fraud_limits;
+    let mut c = TenantConfig {
+        limits: Limits {
+            max_concurrent_calls_per_extension: l.max_concurrent_calls_per_extension,
+            max_concurrent_calls_per_tenant: l.max_concurrent_calls_per_tenant,
+            max_calls_per_minute_per_extension: l.max_calls_per_minute_per_extension,
+            max_calls_per_minute_per_tenant: l.max_calls_per_minute_per_tenant,
+            international_minutes_per_day: l.international_minutes_per_day,
+            spend_cap_cents_per_day: l.spend_cap_cents_per_day,
+            ..Limits::default()
+        },
+        ..TenantConfig::default()
+    };
+    if let Some(h) = &tenant.settings.business_hours {
+        c.utc_offset_minutes = h.utc_offset_minutes;
+        c.business_hours = Some(BusinessHours {
+            periods: h
+                .periods
+                .iter()
+                .map(|p| OpenPeriod {
+                    weekday: p.weekday,
+                    start_minute: p.start_minute,
+                    end_minute: p.end_minute,
+                })
+                .collect(),
+        });
+    }
+    c
+}
+
+/// The tenant's egress policy from its stored settings.
+fn egress_policy(
+    tenant: &Tenant,
+    classifier: &Arc<NumberClassifier>,
+) -> Result<EgressPolicy, String> {
+    let country = |c: &ringfence_store::CountryCode| {
+        Country::parse(c.as_str()).map_err(|e| format!("country {}: {e}", c.as_str()))
+    };
+    let s = &tenant.settings;
+    let policy = TenantPolicy {
+        home_country: country(&s.home_country)?,
+        international_calling: s.international_calling,
+        allowed_countries: s.allowed_countries.iter().map(country).collect::<Result<_, _>>()?,
+    };
+    EgressPolicy::new(
+        policy,
+        PlatformOverrides::default(),
+        ExtensionPattern::custom(|s| ExtensionNumber::parse(s).is_ok()),
+        classifier.clone(),
+    )
+    .map_err(|e| e.to_string())
+}
+
+fn origin(o: CallOrigin) -> EgressOrigin {
+    match o {
+        CallOrigin::Forward => EgressOrigin::Forward,
+        CallOrigin::Transfer => EgressOrigin::Transfer,
+        CallOrigin::CallBack => EgressOrigin::Callback,
+        _ => EgressOrigin::DialledCall,
+    }
+}
+
+impl EgressGate {
+    /// A gate over `engine` (restored from a snapshot by the caller, with its rate table)
+    /// routing to `trunks`. Returns the receiving end for [`super::driver::run`].
+    pub(crate) fn new(
+        engine: FraudEngine,
+        classifier: Arc<NumberClassifier>,
+        trunks: Vec<ResolvedTrunk>,
+    ) -> (EgressGate, mpsc::UnboundedReceiver<Work>) {
+        let (work, rx) = mpsc::unbounded_channel();
+        let gate = EgressGate {
+            inner: Mutex::new(Inner { engine, tenants: HashMap::new(), tracked: HashSet::new() }),
+            classifier,
+            trunks,
+            work,
+            wake: Arc::new(Notify::new()),
+        };
+        (gate, rx)
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The tenant as last seen by the gate (for notifications).
+    pub(crate) fn tenant(&self, id: ringfence_fraud::TenantId) -> Option<Arc<Tenant>> {
+        let inner = self.lock();
+        inner.tenants.values().find(|e| fraud_tenant(e.tenant.id) == id).map(|e| e.tenant.clone())
+    }
+
+    /// The trunk for `tenant`: its own first, else a platform trunk.
+    fn trunk_for(&self, tenant: &Tenant) -> Option<&ResolvedTrunk> {
+        self.trunks
+            .iter()
+            .find(|t| t.serves(tenant))
+            .or_else(|| self.trunks.iter().find(|t| t.config.tenants.is_empty()))
+    }
+
+    fn send(&self, events: Vec<FraudEvent>, end: Vec<EndCall>) {
+        if !events.is_empty() {
+            let _ = self.work.send(Work::Events(events));
+        }
+        if !end.is_empty() {
+            let _ = self.work.send(Work::End(end));
+        }
+    }
+
+    fn route(&self, trunk: &ResolvedTrunk, e164: &str, caller: &str) -> ExternalRoute {
+        let host = Host::parse(&trunk.config.host)
+            .unwrap_or_else(|_| Host::Domain(trunk.config.host.clone()));
+        let mut uri = SipUri::new(host).with_user(e164).with_port(trunk.config.port);
+        let transport = match trunk.config.transport {
+            TrunkTransport::Udp => Transport::Udp,
+            TrunkTransport::Tcp => {
+                uri = uri.with_param("transport", Some("tcp"));
+                Transport::Tcp
+            }
+        };
+        ExternalRoute {
+            trunk: trunk.config.name.clone(),
+            target: Uri::Sip(uri),
+            peer: Peer::new(trunk.addr, transport),
+            from_user: trunk.config.caller_id.clone().unwrap_or_else(|| caller.to_owned()),
+            domain: trunk.config.host.clone(),
+            to_user: e164.to_owned(),
+            credentials: match &trunk.config.auth {
+                TrunkAuth::Ip => None,
+                TrunkAuth::Digest { username, password } => Some(TrunkCredentials {
+                    username: username.clone(),
+                    password: password.clone(),
+                }),
+            },
+        }
+    }
+
+    fn decide(&self, attempt: &CallAttempt<'_>, dialled: &str) -> GateDecision {
+        let now = now();
+        let tenant = attempt.tenant;
+        let tid = fraud_tenant(tenant.id);
+        let eid = fraud_extension(attempt.caller_id);
+        let mut inner = self.lock();
+        let stale = inner.tenants.get(&tenant.id).is_none_or(|e| e.updated_at != tenant.updated_at);
+        if stale {
+            let policy = match egress_policy(tenant, &self.classifier) {
+                Ok(p) => Arc::new(p),
+                Err(e) => {
+                    tracing::error!(tenant = %tenant.id, error = %e, "no egress policy");
+                    return GateDecision::Deny { status: 500, reason: format!("no policy: {e}") };
+                }
+            };
+            if let Err(e) = inner.engine.set_tenant_config(tid, fraud_config(tenant)) {
+                tracing::error!(tenant = %tenant.id, error = %e, "fraud configuration refused");
+            }
+            inner.tenants.insert(
+                tenant.id,
+                TenantEntry {
+                    updated_at: tenant.updated_at,
+                    tenant: Arc::new(tenant.clone()),
+                    policy,
+                },
+            );
+        }
+        let policy = inner.tenants[&tenant.id].policy.clone();
+        let home = policy.tenant().home_country;
+        let destination = match policy.decide(&EgressRequest::new(origin(attempt.origin), dialled))
+        {
+            EgressDecision::Allow { destination } => destination,
+            EgressDecision::Internal(target) => {
+                let what = match target {
+                    LocalTarget::Extension(x) => format!("no extension {x}"),
+                    LocalTarget::FeatureCode(c) => format!("feature code {c} not available"),
+                };
+                return GateDecision::Deny { status: 404, reason: what };
+            }
+            EgressDecision::Deny { reason, sip_status, sip_reason, explanation, destination } => {
+                let out = inner.engine.policy_refusal(now, tid, eid, destination.as_ref());
+                drop(inner);
+                self.send(out.events, out.end_calls);
+                return GateDecision::Refuse {
+                    status: sip_status,
+                    phrase: sip_reason.to_owned(),
+                    reason: format!("policy {}: {explanation}", reason.as_str()),
+                };
+            }
+        };
+        let ctx = CallContext {
+            call: ringfence_fraud::CallId(attempt.call.0),
+            tenant: tid,
+            extension: eid,
+            destination,
+            international: destination.is_international_from(home),
+            source: Some(attempt.source.addr.ip()),
+        };
+        let decision = inner.engine.call_attempt(now, &ctx);
+        if !decision.allow {
+            drop(inner);
+            let refusal = decision.refusal;
+            let why = decision
+                .events
+                .iter()
+                .find(|e| e.actions.contains(&ringfence_fraud::Action::BlockCall))
+                .or(decision.events.first())
+                .map(|e| e.explanation.clone())
+                .unwrap_or_default();
+            self.send(decision.events, decision.end_calls);
+            let (status, phrase, kind) = refusal.map_or((403, "Forbidden", "fraud"), |r| {
+                (r.sip_status, r.sip_reason, r.kind.as_str())
+            });
+            return GateDecision::Refuse {
+                status,
+                phrase: phrase.to_owned(),
+                reason: format!("fraud {kind}: {why}"),
+            };
+        }
+        let Some(trunk) = self.trunk_for(tenant) else {
+            inner.engine.call_ended(now, ctx.call);
+            drop(inner);
+            self.send(decision.events, decision.end_calls);
+            return GateDecision::Deny {
+                status: 503,
+                reason: "no trunk to the phone network".into(),
+            };
+        };
+        inner.tracked.insert(attempt.call);
+        drop(inner);
+        self.send(decision.events, decision.end_calls);
+        GateDecision::Route(self.route(trunk, destination.e164.as_str(), attempt.caller))
+    }
+}
+
+impl CallGate for EgressGate {
+    fn check(&self, attempt: &CallAttempt<'_>) -> GateDecision {
+        match attempt.destination {
+            Destination::Extension { .. } => GateDecision::Allow,
+            Destination::External { dialled } => self.decide(attempt, dialled),
+        }
+    }
+}
+
+impl CallObserver for EgressGate {
+    fn call_answered(&self, info: &CallInfo) {
+        let mut inner = self.lock();
+        if inner.tracked.contains(&info.call) {
+            inner.engine.call_answered(now(), ringfence_fraud::CallId(info.call.0));
+            drop(inner);
+            self.wake.notify_one();
+        }
+    }
+
+    fn call_ended(&self, info: &CallInfo, _record: &NewCallRecord) {
+        let mut inner = self.lock();
+        if inner.tracked.remove(&info.call) {
+            let summary = inner.engine.call_ended(now(), ringfence_fraud::CallId(info.call.0));
+            drop(inner);
+            if let Some(s) = summary {
+                self.send(s.outcome.events, s.outcome.end_calls);
+            }
+            self.wake.notify_one();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Calls that leave the system, and the fraud control around them.
+//!
+//! Place in the data flow of an outbound call:
+//!
+//! ```text
+//! B2BUA (authenticated caller, destination not an extension)
+//!   -> EgressGate::check: ringfence_policy::EgressPolicy::decide   (the one egress policy)
+//!        Deny -> 403/404/484 with the policy's reason phrase, record "policy <rule>: ..."
+//!   -> FraudEngine::call_attempt (limits, scanning, anomaly score)
+//!        refused -> 403 with the engine's reason phrase, record "fraud <kind>: ..."
+//!   -> GateDecision::Route: INVITE to the tenant's trunk (digest answered if challenged)
+//! B2BUA observer: answered / ended -> FraudEngine running counters
+//! driver task: engine deadlines -> end calls crossing a daily cap (B2buaHandle::end_call);
+//!              events -> store (FraudRepo) + mail (SMTP) ; state snapshots -> store
+//! ```
+//!
+//! Every way a call can leave goes through [`EgressGate`]: the B2BUA asks it for dialled
+//! calls, and forwards, transfers and call-backs are to name their [`crate::b2bua::CallOrigin`]
+//! when they exist. Tenant settings are read from the [`ringfence_store::Tenant`] the B2BUA
+//! passes in; the compiled policy and the engine's configuration are rebuilt when the
+//! tenant's `updated_at` changes.
+
+mod config;
+mod driver;
+mod gate;
+mod notify;
+
+pub use config::{EgressConfig, SmtpConfig, TrunkAuth, TrunkConfig, TrunkTransport};
+pub use driver::{EgressDriver, EgressError, build, stored_event};
+pub use gate::{EgressGate, ResolvedTrunk, fraud_config};
+pub use notify::{Mailer, alert_text};
