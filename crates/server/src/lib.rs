@@ -12,6 +12,7 @@ pub mod auth;
 pub mod b2bua;
 pub mod config;
 pub mod core;
+pub mod media_anchor;
 pub mod egress;
 pub mod options;
 pub mod perimeter;

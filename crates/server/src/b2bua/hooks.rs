@@ -13,7 +13,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use ringfence_sip_proto::transaction::{Peer, Transport};
-use ringfence_store::{ExtensionId, NewCallRecord, Tenant, TenantId};
+use ringfence_store::{EncryptionRequirement, ExtensionId, NewCallRecord, Tenant, TenantId};
 
 /// A call in progress, unique while the process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,6 +67,8 @@ pub struct SdpContext {
     pub call: CallRef,
     /// Its tenant.
     pub tenant: TenantId,
+    /// The tenant's encryption requirement (applied per leg by the media relay).
+    pub encryption: EncryptionRequirement,
     /// The side the body came from; it goes to the other one.
     pub from: Side,
     /// Offer or answer.
@@ -103,9 +105,17 @@ pub trait SdpRewriter: Send + Sync + 'static {
     fn release(&self, call: CallRef) {
         let _ = call;
     }
+
+    /// True when SDES keys (`a=crypto`) never cross from one leg to the other (the
+    /// rewriter terminates SRTP per leg and writes keys only towards TLS legs). Then an
+    /// offer carrying keys may also go to devices registered over plain transports.
+    fn terminates_keys(&self) -> bool {
+        false
+    }
 }
 
-/// SDP goes through unchanged (until media is anchored).
+/// SDP goes through unchanged (media flows between the devices directly; `ringfence
+/// serve` anchors it with [`crate::media_anchor::MediaAnchor`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PassThrough;
 
@@ -291,6 +301,7 @@ mod tests {
         let ctx = SdpContext {
             call: CallRef(7),
             tenant: TenantId::random(),
+            encryption: EncryptionRequirement::Required,
             from: Side::Caller,
             kind: SdpKind::Offer,
             from_transport: Transport::Tls,

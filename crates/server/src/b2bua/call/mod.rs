@@ -52,8 +52,10 @@ pub(crate) enum Input {
     ClientDone { id: ClientId },
     /// A 2xx to one of our INVITEs after its transaction ended.
     Stray { response: Response, source: Peer },
-    /// End the call (fraud engine, operator): `status` for a caller still waiting.
-    Hangup { status: u16, reason: String },
+    /// End the call (fraud engine, operator, media timeout): `status` for a caller
+    /// still waiting; `disposition` for the record (default: `blocked` before the
+    /// answer, `answered` after).
+    Hangup { status: u16, reason: String, disposition: Option<Disposition> },
     /// The server is shutting down.
     Shutdown,
 }
@@ -311,8 +313,14 @@ impl Call {
                 self.relays.remove(&id);
             }
             Input::Stray { response, source } => self.on_stray(response, source).await,
-            Input::Hangup { status, reason } => {
-                self.hangup(status, Disposition::Blocked, &reason).await;
+            Input::Hangup { status, reason, disposition } => {
+                if self.legs.is_empty() {
+                    let d = disposition.unwrap_or(Disposition::Blocked);
+                    self.hangup(status, d, &reason).await;
+                } else {
+                    let d = disposition.unwrap_or(Disposition::Answered);
+                    self.end_answered_as(d, &reason).await;
+                }
             }
             Input::Shutdown => {
                 self.hangup(503, Disposition::Failed, "server shutting down").await;
@@ -468,6 +476,7 @@ impl Call {
         let ctx = SdpContext {
             call: self.id,
             tenant: p.tenant.id,
+            encryption: p.tenant.settings.encryption,
             from,
             kind,
             from_transport,
@@ -559,10 +568,15 @@ impl Call {
     /// that has not ACKed our 2xx yet, once it does), a final response to every relayed
     /// request still open.
     async fn end_answered(&mut self, reason: &str) {
+        self.end_answered_as(Disposition::Answered, reason).await;
+    }
+
+    /// As [`Call::end_answered`], recorded with `disposition`.
+    async fn end_answered_as(&mut self, disposition: Disposition, reason: &str) {
         if self.outcome.is_some() {
             return;
         }
-        self.set_outcome(Disposition::Answered, Some(200), reason);
+        self.set_outcome(disposition, Some(200), reason);
         self.end_deadline = None;
         for i in 0..self.legs.len() {
             if self.legs[i].bye_received {
