@@ -38,8 +38,13 @@
 //! SRTP (`RTP/SAVP(F)` with `a=crypto`), and the callee leg goes only to devices
 //! registered over TLS. With `preferred` or `optional` every device is called, except
 //! that an offer carrying SDES keys (`a=crypto`) only goes to TLS devices, so a key never
-//! crosses a plain leg. Until the media relay rewrites SDP, the two devices negotiate
-//! SRTP end to end.
+//! crosses a plain leg (unless the rewriter [terminates keys](SdpRewriter::terminates_keys)
+//! per leg). With the media relay as [`SdpRewriter`]
+//! ([`crate::media_anchor::MediaAnchor`], what `ringfence serve` runs) media is anchored
+//! and SRTP terminated per leg, with our own keys on each; with [`PassThrough`] the two
+//! devices negotiate SRTP end to end. An answered call can be ended from outside with
+//! [`B2buaHandle::end_call`] (or [`B2buaHandle::end_call_as`], which sets the record's
+//! disposition, e.g. `media_timeout`).
 //!
 //! Every call that got past authentication leaves a call record (tenant, parties,
 //! times, duration, disposition, status, transport of the caller's leg, encrypted or
@@ -68,7 +73,7 @@ use std::time::Duration;
 
 use ringfence_sip_proto::transaction::{Peer, TxId};
 use ringfence_sip_types::{Host, Method, Request, Response};
-use ringfence_store::{CallRecordRepo, ExtensionRepo};
+use ringfence_store::{CallRecordRepo, Disposition, ExtensionRepo};
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
@@ -275,9 +280,33 @@ impl B2buaHandle {
     /// its forks and answering the caller `status` (for example 403 when the fraud
     /// engine blocks it). `reason` goes into the record. False if there is no such call.
     pub fn end_call(&self, call: CallRef, status: u16, reason: &str) -> bool {
+        self.hangup(call, status, None, reason)
+    }
+
+    /// As [`B2buaHandle::end_call`], with the record's disposition given whether or not
+    /// the call was answered (the media relay ends a call whose media stopped with
+    /// [`Disposition::MediaTimeout`]).
+    pub fn end_call_as(
+        &self,
+        call: CallRef,
+        status: u16,
+        disposition: Disposition,
+        reason: &str,
+    ) -> bool {
+        self.hangup(call, status, Some(disposition), reason)
+    }
+
+    fn hangup(
+        &self,
+        call: CallRef,
+        status: u16,
+        disposition: Option<Disposition>,
+        reason: &str,
+    ) -> bool {
         let Some(sh) = self.get() else { return false };
         let inbox = sh.table().inbox(call);
-        inbox.is_some_and(|i| i.send(Input::Hangup { status, reason: reason.to_owned() }).is_ok())
+        let input = Input::Hangup { status, reason: reason.to_owned(), disposition };
+        inbox.is_some_and(|i| i.send(input).is_ok())
     }
 
     /// Waits until every record queued so far has been stored.
