@@ -191,6 +191,7 @@ fn table() -> Vec<Route> {
         r("DELETE", "/api/v1/tenants/{tenant_id}/numbers/{number_id}", None, TenantAdmin),
         r("GET", "/api/v1/tenants/{tenant_id}/calls", None, UserList),
         r("GET", "/api/v1/tenants/{tenant_id}/calls/export.csv", None, UserList),
+        r("GET", "/api/v1/tenants/{tenant_id}/fraud-events", None, TenantAdmin),
         r("GET", "/api/v1/tenants/{tenant_id}/audit", None, TenantAdmin),
         r("GET", "/api/v1/audit", None, Platform),
         r("GET", "/api/v1/audit/verify", None, Platform),

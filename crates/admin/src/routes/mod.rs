@@ -19,6 +19,7 @@ use crate::state::AdminState;
 mod audit;
 mod auth;
 mod calls;
+mod fraud;
 mod extensions;
 mod guard;
 mod numbers;
@@ -31,6 +32,7 @@ mod users;
 pub(crate) use audit::*;
 pub(crate) use auth::*;
 pub(crate) use calls::*;
+pub(crate) use fraud::*;
 pub(crate) use extensions::*;
 pub(crate) use guard::*;
 pub(crate) use numbers::*;
@@ -90,6 +92,7 @@ pub fn router(state: AdminState) -> Router {
         )
         .route(&format!("{t}/calls"), get(list_calls))
         .route(&format!("{t}/calls/export.csv"), get(export_calls))
+        .route(&format!("{t}/fraud-events"), get(list_fraud_events))
         .route(&format!("{t}/audit"), get(list_tenant_audit))
         .route("/api/v1/audit", get(list_audit))
         .route("/api/v1/audit/verify", get(verify_audit))
