@@ -35,6 +35,9 @@ pub struct SipSection {
     /// limits. Its `udp`/`tcp`/`tls` lists give way to the `sip_udp`/`sip_tcp`/`sip_tls`
     /// settings (flag, environment or top-level key) when those are given.
     pub transport: ringfence_server::transport::TransportConfig,
+    /// `[sip.media]`: the media relay (anchoring on or off, port range, advertised
+    /// address, media and hold timeouts, SRTP suites).
+    pub media: ringfence_server::media_anchor::MediaSettings,
 }
 
 /// Every setting. `None` means "not given here".
@@ -180,6 +183,21 @@ impl Settings {
         }
         transport.validate().map_err(|e| anyhow::anyhow!("[sip.transport]: {e}"))?;
         Ok((server, transport))
+    }
+
+    /// The `[sip.media]` table, checked: the relay's configuration, or `None` when media
+    /// is not anchored (`anchor = false`).
+    ///
+    /// # Errors
+    /// A value the relay refuses; the message names it.
+    pub fn media_config(
+        &self,
+    ) -> anyhow::Result<Option<ringfence_server::media_anchor::MediaConfig>> {
+        let media = self.sip.as_ref().map(|s| s.media.clone()).unwrap_or_default();
+        if !media.anchor {
+            return Ok(None);
+        }
+        media.media_config().map(Some).map_err(|e| anyhow::anyhow!("[sip.media]: {e}"))
     }
 
     /// Names for the self-signed certificate.
