@@ -11,6 +11,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ringfence");
+
+/// The binary to serve with: `RINGFENCE_TEST_SERVE_BIN` when set (a release build, to
+/// measure), else the one cargo built for the tests.
+pub fn serve_bin() -> String {
+    std::env::var("RINGFENCE_TEST_SERVE_BIN").unwrap_or_else(|_| BIN.to_owned())
+}
 pub const DOMAIN: &str = "demo.ringfence.test";
 
 /// Fails with an install hint when a peer is missing (never a silent skip).
@@ -57,7 +63,7 @@ impl Server {
         let data = dir.path().join("data");
         let config_path = dir.path().join("ringfence.toml");
         std::fs::write(&config_path, config).unwrap();
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(serve_bin())
             .args(["serve", "--demo"])
             .env("RINGFENCE_DATA_DIR", &data)
             .env("RINGFENCE_CONFIG", &config_path)
