@@ -14,7 +14,7 @@
 //! | [`ScannerSignals::USER_AGENT`] | 100 | User-Agent names an attack tool (list below) |
 //! | [`ScannerSignals::DISPLAY_NAME`] | 100 | From display name names one (`svmap` sends `"sipvicious"`) |
 //! | [`ScannerSignals::SUSPECT_AGENT`] | 40 | User-Agent names an SDK that scanners often impersonate |
-//! | [`ScannerSignals::SELF_ADDRESSED`] | 25 | an OPTIONS/INVITE/... whose From user equals its To user (`svmap`, `svwar -m INVITE`); REGISTER is exempt, its To and From are both the address of record |
+//! | [`ScannerSignals::SELF_ADDRESSED`] | 25 | an OPTIONS/INVITE/... whose From user equals its To user (`svmap`, `svwar -m INVITE`); exempt are the methods where that is normal: REGISTER (To and From are both the address of record), SUBSCRIBE and PUBLISH (a phone subscribes to its own voicemail box and publishes its own presence), NOTIFY, and CANCEL and ACK (they copy the From and To of the request they belong to, which was scored itself) |
 //! | [`ScannerSignals::ENUMERATION`] | 10 per user | one source address (IP and port) asks, without credentials, about more than 16 distinct users within a minute (`svwar`); a phone asks about its own lines only |
 //! | [`ScannerSignals::NO_BRANCH_COOKIE`] | 10 | top Via branch without the RFC 3261 `z9hG4bK` cookie (hand-made requests; some very old devices) |
 //!
@@ -230,6 +230,10 @@ fn find_word(text: &str, names: &[&'static str]) -> Option<&'static str> {
     None
 }
 
+/// Methods whose From user normally equals their To user (see the module table).
+const SELF_ADDRESSED_NORMAL: [&str; 6] =
+    ["REGISTER", "SUBSCRIBE", "PUBLISH", "NOTIFY", "CANCEL", "ACK"];
+
 /// The attack tool `text` names, if any.
 pub(crate) fn tool_in(text: &str) -> Option<&'static str> {
     find_word(text, TOOLS)
@@ -257,7 +261,7 @@ pub(crate) fn request_signals(info: &RequestInfo<'_>) -> (ScannerSignals, u32) {
         s = s.union(ScannerSignals::DISPLAY_NAME);
         points += TOOL_POINTS;
     }
-    if !info.method.eq_ignore_ascii_case("REGISTER")
+    if !SELF_ADDRESSED_NORMAL.iter().any(|m| info.method.eq_ignore_ascii_case(m))
         && let (Some(f), Some(t)) = (info.from_user, info.to_user)
         && !f.is_empty()
         && f == t
@@ -372,6 +376,29 @@ mod tests {
         assert!(s.contains(ScannerSignals::SELF_ADDRESSED));
         assert_eq!(p, 2 * TOOL_POINTS + SELF_ADDRESSED_POINTS);
         assert_eq!(s.to_string(), "user_agent,display_name,self_addressed");
+    }
+
+    /// Regression: a CANCEL of a REGISTER (SIPp sends one for a registration it gives up
+    /// on) and a phone's SUBSCRIBE to its own voicemail box (From = To = its address of
+    /// record) scored as self-addressed, so four of them banned a whole office address.
+    #[test]
+    fn self_addressed_only_where_it_is_abnormal() {
+        for method in ["REGISTER", "SUBSCRIBE", "PUBLISH", "NOTIFY", "CANCEL", "ACK", "cancel"] {
+            let mut r = req(method);
+            r.from_user = Some("201");
+            r.to_user = Some("201");
+            assert_eq!(request_signals(&r), (ScannerSignals::NONE, 0), "{method}");
+        }
+        for method in ["OPTIONS", "INVITE", "MESSAGE", "INFO"] {
+            let mut r = req(method);
+            r.from_user = Some("201");
+            r.to_user = Some("201");
+            assert_eq!(
+                request_signals(&r),
+                (ScannerSignals::SELF_ADDRESSED, SELF_ADDRESSED_POINTS),
+                "{method}"
+            );
+        }
     }
 
     #[test]
