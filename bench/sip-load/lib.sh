@@ -8,7 +8,6 @@
 #                              +2 TLS, +3 HTTPS)
 #   BENCH_UAS_PORT=15070       the callee SIPp (uas_callee.xml)
 #   BENCH_UAC_PORT=15080       the load SIPp's main socket
-#   BENCH_REG_PORT=15081       the SIPp registering the callees
 #   BENCH_CONTACT_PORT=15099   port written in register_auth.xml's Contact (nothing listens)
 #   BENCH_DOMAIN=bench.example tenant domain = digest realm
 #   BENCH_USERS=1000 BENCH_FIRST=1000   extensions FIRST..FIRST+USERS-1
@@ -37,7 +36,6 @@ SCEN=$BENCH_DIR/scenarios
 : "${BENCH_SIP_PORT:=15060}"
 : "${BENCH_UAS_PORT:=15070}"
 : "${BENCH_UAC_PORT:=15080}"
-: "${BENCH_REG_PORT:=15081}"
 : "${BENCH_CONTACT_PORT:=15099}"
 : "${BENCH_DOMAIN:=bench.example}"
 : "${BENCH_USERS:=1000}"
@@ -363,10 +361,19 @@ split_users() {
         }' "$USERS_CSV"
 }
 
-# Starts the callee UAS and registers the callees' contacts at it.
+# Registers the callees' contacts from the callee UAS's own port, then starts the UAS there.
+# The registrations come from that port (one socket, -t u1) because a registrar may send
+# requests to the address a REGISTER came from rather than to its Contact (NAT handling:
+# Ringfence does, for UDP), and the port is the UAS's in both readings.
 start_callees() {
     local dir=$1
     split_users "$dir" || die "cannot split users"
+    timeout -k 5 60 sipp "$BENCH_HOST:$BENCH_SIP_PORT" -sf "$SCEN/register_callee.xml" \
+        "${SIPP_COMMON[@]}" -t u1 -p "$BENCH_UAS_PORT" -inf "$dir/callees.csv" \
+        -key uas_host "$BENCH_HOST" -key uas_port "$BENCH_UAS_PORT" \
+        -m "$BENCH_CALLEES" -r 200 -timeout 30s -recv_timeout 5000 \
+        -trace_err -error_file "$dir/register_callee_errors.log" >"$dir/register_callee.out" 2>&1 \
+        || { tail -5 "$dir/register_callee_errors.log" >&2; die "registering the callees failed"; }
     # shellcheck disable=SC2046
     $(pin_sipp) sipp -sf "$SCEN/uas_callee.xml" -i "$BENCH_HOST" -p "$BENCH_UAS_PORT" -nostdin \
         -buff_size "$BENCH_SOCKBUF" \
@@ -376,11 +383,5 @@ start_callees() {
     UAS_PID=$!
     sleep 0.5
     kill -0 "$UAS_PID" 2>/dev/null || { tail "$dir/uas.out" >&2; die "callee SIPp did not start"; }
-    timeout -k 5 60 sipp "$BENCH_HOST:$BENCH_SIP_PORT" -sf "$SCEN/register_callee.xml" \
-        "${SIPP_COMMON[@]}" -p "$BENCH_REG_PORT" -inf "$dir/callees.csv" \
-        -key uas_host "$BENCH_HOST" -key uas_port "$BENCH_UAS_PORT" \
-        -m "$BENCH_CALLEES" -r 200 -timeout 30s -recv_timeout 5000 \
-        -trace_err -error_file "$dir/register_callee_errors.log" >"$dir/register_callee.out" 2>&1 \
-        || { tail -5 "$dir/register_callee_errors.log" >&2; die "registering the callees failed"; }
     log "$BENCH_CALLEES callees registered at $BENCH_HOST:$BENCH_UAS_PORT"
 }
