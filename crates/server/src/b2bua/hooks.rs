@@ -209,6 +209,18 @@ pub enum GateDecision {
 pub trait CallGate: Send + Sync + 'static {
     /// The decision for `attempt`.
     fn check(&self, attempt: &CallAttempt<'_>) -> GateDecision;
+
+    /// For an INVITE from a trunk (known by `source`): where it goes, decided by the
+    /// future (the number called, the tenant's caller-ID blocks). `None` for anything
+    /// that is not from a trunk: it is authenticated as an extension's call.
+    fn inbound<'a>(
+        &'a self,
+        invite: &'a ringfence_sip_types::Request,
+        source: Peer,
+    ) -> Option<crate::auth::BoxFuture<'a, crate::b2bua::route::InboundDecision>> {
+        let _ = (invite, source);
+        None
+    }
 }
 
 /// Allows calls to extensions of the caller's tenant; refuses the rest with 403 (there

@@ -82,7 +82,7 @@ pub use hooks::{
     CallAttempt, CallGate, CallInfo, CallObserver, CallOrigin, CallRef, Destination, GateDecision,
     InternalOnly, NoCallObserver, PassThrough, SdpContext, SdpKind, SdpRefusal, SdpRewriter, Side,
 };
-pub use route::{ExternalRoute, TrunkCredentials};
+pub use route::{ExternalRoute, InboundDecision, TrunkCredentials};
 pub use store::{CallStore, StoreCalls};
 
 use crate::auth::{AuthOutcome, Authenticator, ChallengeKind};

@@ -42,3 +42,37 @@ pub struct ExternalRoute {
     /// Answer the trunk's digest challenges with these, once per INVITE.
     pub credentials: Option<TrunkCredentials>,
 }
+
+/// Where a call from a trunk goes.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum InboundDecision {
+    /// Ring `extension` of `tenant`, the owner of the number called.
+    Ring {
+        /// The tenant.
+        tenant: std::sync::Arc<ringfence_store::Tenant>,
+        /// The extension the number is routed to.
+        extension: ringfence_store::Extension,
+        /// The number called (E.164), for the record.
+        number: String,
+        /// The caller's number as presented, for the record.
+        caller: String,
+    },
+    /// Answer the caller `status` with `phrase` without ringing anyone (a blocked caller
+    /// ID, a number nobody owns). With a tenant, the call is recorded for it with
+    /// `reason`.
+    Refuse {
+        /// The number's tenant and extension, when the number is someone's.
+        owner: Option<(std::sync::Arc<ringfence_store::Tenant>, ringfence_store::Extension)>,
+        /// The number called.
+        number: String,
+        /// The caller's number as presented.
+        caller: String,
+        /// SIP status (403, 404, 433, 603).
+        status: u16,
+        /// Reason phrase.
+        phrase: String,
+        /// Why, for the record.
+        reason: String,
+    },
+}

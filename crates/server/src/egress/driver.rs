@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ringfence_fraud::{Action, EndCall, FraudEngine, FraudEvent, FraudState, RateTable};
 use ringfence_policy::NumberClassifier;
-use ringfence_store::{FraudRepo, NewFraudEvent};
+use ringfence_store::{ExtensionRepo, FraudRepo, NewFraudEvent, NumberRepo, TenantRepo};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
@@ -95,7 +95,7 @@ pub async fn build<S>(
     store: S,
 ) -> Result<(Arc<EgressGate>, EgressDriver<S>), EgressError>
 where
-    S: FraudRepo + Clone + Send + Sync + 'static,
+    S: FraudRepo + NumberRepo + TenantRepo + ExtensionRepo + Clone + Send + Sync + 'static,
 {
     let rates = match &config.rates_file {
         Some(p) => {
@@ -126,7 +126,8 @@ where
     }
     let mailer = config.smtp.as_ref().map(Mailer::new).transpose().map_err(EgressError::Smtp)?;
     let classifier = Arc::new(NumberClassifier::builtin());
-    let (gate, rx) = EgressGate::new(engine, classifier, trunks);
+    let (mut gate, rx) = EgressGate::new(engine, classifier, trunks);
+    gate.directory = Some(Arc::new(super::inbound::StoreDirectory(store.clone())));
     let gate = Arc::new(gate);
     let driver = EgressDriver {
         gate: gate.clone(),

@@ -85,8 +85,12 @@ pub(crate) struct Inner {
 pub struct EgressGate {
     pub(crate) inner: Mutex<Inner>,
     classifier: Arc<NumberClassifier>,
-    trunks: Vec<ResolvedTrunk>,
+    pub(crate) trunks: Vec<ResolvedTrunk>,
     pub(crate) work: mpsc::UnboundedSender<Work>,
+    /// Who owns the numbers that trunks call.
+    pub(crate) directory: Option<Arc<dyn super::inbound::Directory>>,
+    /// Callers refused by a caller-ID block.
+    pub(crate) inbound_blocked: std::sync::atomic::AtomicU64,
     /// Wakes the driver when the engine's next deadline may have moved.
     pub(crate) wake: Arc<Notify>,
 }
@@ -188,6 +192,8 @@ impl EgressGate {
             classifier,
             trunks,
             work,
+            directory: None,
+            inbound_blocked: std::sync::atomic::AtomicU64::new(0),
             wake: Arc::new(Notify::new()),
         };
         (gate, rx)
@@ -344,6 +350,14 @@ impl EgressGate {
 }
 
 impl CallGate for EgressGate {
+    fn inbound<'a>(
+        &'a self,
+        invite: &'a ringfence_sip_types::Request,
+        source: Peer,
+    ) -> Option<crate::auth::BoxFuture<'a, crate::b2bua::InboundDecision>> {
+        self.decide_inbound(invite, source)
+    }
+
     fn check(&self, attempt: &CallAttempt<'_>) -> GateDecision {
         match attempt.destination {
             Destination::Extension { .. } => GateDecision::Allow,

@@ -14,6 +14,12 @@
 //!              events -> store (FraudRepo) + mail (SMTP) ; state snapshots -> store
 //! ```
 //!
+//! Calls from a trunk (an INVITE from a trunk's address) are not authenticated by digest:
+//! the number called (E.164, from the Request-URI) picks the tenant and extension it is
+//! assigned to, and the tenant's caller-ID blocks (exact, prefix, anonymous or withheld,
+//! [`ringfence_policy::InboundBlockList`]) answer a blocked caller (603, or 433 for
+//! anonymous) without ringing anyone; [`EgressGate::inbound_blocked`] counts them.
+//!
 //! Every way a call can leave goes through [`EgressGate`]: the B2BUA asks it for dialled
 //! calls, and forwards, transfers and call-backs are to name their [`crate::b2bua::CallOrigin`]
 //! when they exist. Tenant settings are read from the [`ringfence_store::Tenant`] the B2BUA
@@ -23,6 +29,7 @@
 mod config;
 mod driver;
 mod gate;
+mod inbound;
 mod notify;
 
 pub use config::{EgressConfig, SmtpConfig, TrunkAuth, TrunkConfig, TrunkTransport};

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ringfence_server::b2bua::{B2buaBuilder, B2buaHandle};
-use ringfence_server::egress::{self, EgressConfig, SmtpConfig, TrunkAuth, TrunkConfig};
+use ringfence_server::egress::{
+    self, EgressConfig, EgressGate, SmtpConfig, TrunkAuth, TrunkConfig,
+};
 use ringfence_store::{
     Actor, CallDirection, CallFilter, CallRecord, CallRecordRepo, CountryCode, Disposition, Email,
     EncryptionRequirement, ExtensionId, FraudEventRecord, FraudRepo, Tenant, TenantRepo,
@@ -24,6 +26,8 @@ use crate::common::tools::{Sipp, eventually, free_udp_port, scenario_dir};
 use crate::common::{TestEnv, TestServer, require_binary, test_config};
 
 pub const ALERTS_TO: &str = "soc@calls.test";
+/// The carrier's address: apart from the extensions' (127.0.0.1), as in production.
+pub const CARRIER_IP: &str = "127.0.0.2";
 
 /// A SIPp UAS on 127.0.0.1 playing the carrier; stopped with SIGUSR1 so it writes its
 /// message trace out before it exits.
@@ -42,7 +46,7 @@ impl Carrier {
             .current_dir(dir.path())
             .arg("-sf")
             .arg(scenario_dir().join(scenario))
-            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-nostdin"])
+            .args(["-i", CARRIER_IP, "-p", &port.to_string(), "-nostdin"])
             .args(["-timeout", "120s", "-trace_msg", "-message_file"])
             .arg(dir.path().join("messages.log"))
             .args(extra)
@@ -54,7 +58,7 @@ impl Carrier {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
+        SocketAddr::new(CARRIER_IP.parse().unwrap(), self.port)
     }
 
     fn log_path(&self) -> PathBuf {
@@ -187,6 +191,7 @@ pub struct TrunkEnv {
     pub tenant: Tenant,
     pub server: Option<TestServer>,
     pub b2bua: B2buaHandle,
+    pub gate: Arc<EgressGate>,
     pub caller: ExtensionId,
     pub config: EgressConfig,
     stop: CancellationToken,
@@ -234,12 +239,13 @@ impl TrunkEnv {
         let tenant =
             env.store.update_tenant_settings(tenant.id, s, &Actor::system("test")).await.unwrap();
         let caller = env.extension(&tenant, "100", PW, true).await.id;
-        let (server, b2bua, stop, driver) = boot(&env, &config).await;
+        let (server, b2bua, gate, stop, driver) = boot(&env, &config).await;
         TrunkEnv {
             env,
             tenant,
             server: Some(server),
             b2bua,
+            gate,
             caller,
             config,
             stop,
@@ -249,9 +255,10 @@ impl TrunkEnv {
 
     /// Starts everything again (the fraud state restored from the store).
     pub async fn boot(&mut self) {
-        let (server, b2bua, stop, driver) = boot(&self.env, &self.config).await;
+        let (server, b2bua, gate, stop, driver) = boot(&self.env, &self.config).await;
         self.server = Some(server);
         self.b2bua = b2bua;
+        self.gate = gate;
         self.stop = stop;
         self.driver = Some(driver);
     }
@@ -327,17 +334,17 @@ impl TrunkEnv {
 async fn boot(
     env: &TestEnv,
     config: &EgressConfig,
-) -> (TestServer, B2buaHandle, CancellationToken, JoinHandle<()>) {
+) -> (TestServer, B2buaHandle, Arc<EgressGate>, CancellationToken, JoinHandle<()>) {
     let (gate, driver) = egress::build(config, env.store.clone()).await.unwrap();
     let (factory, b2bua) = B2buaBuilder::new(b2bua_config(), env.store.clone())
         .gate(gate.clone())
-        .observer(gate)
+        .observer(gate.clone())
         .build()
         .unwrap();
     let server = env.start_with(test_config(), Some(factory)).await;
     let stop = CancellationToken::new();
     let driver = tokio::spawn(driver.run(b2bua.clone(), stop.clone().cancelled_owned()));
-    (server, b2bua, stop, driver)
+    (server, b2bua, gate, stop, driver)
 }
 
 pub fn outbound(records: &[CallRecord], d: Disposition) -> Vec<&CallRecord> {

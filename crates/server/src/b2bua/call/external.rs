@@ -7,12 +7,12 @@ use std::time::Instant;
 use ringfence_sip_proto::digest::{DigestClient, Secret};
 use ringfence_sip_types::header::NameAddr;
 use ringfence_sip_types::{HeaderName, Host, SipUri, Uri};
-use ringfence_store::Disposition;
+use ringfence_store::{CallDirection, Disposition};
 
-use super::{Call, Fork};
+use super::{ActiveGuard, Call, Fork, Parties};
 use crate::b2bua::build::{self, Body, CalleeInvite};
 use crate::b2bua::hooks::{SdpKind, Side};
-use crate::b2bua::route::ExternalRoute;
+use crate::b2bua::route::{ExternalRoute, InboundDecision};
 use crate::b2bua::routing::dialog_key;
 use crate::b2bua::sdp;
 
@@ -165,5 +165,57 @@ impl Call {
             }
             None => false,
         }
+    }
+
+    /// A call from a trunk, as the gate decided: ring the number's extension, or answer
+    /// the caller without ringing anyone.
+    pub(super) async fn inbound(&mut self, decision: InboundDecision) {
+        self.log.direction = CallDirection::Inbound;
+        self.log.from_extension = None;
+        let (tenant, extension, number, caller) = match decision {
+            InboundDecision::Ring { tenant, extension, number, caller } => {
+                (tenant, extension, number, caller)
+            }
+            InboundDecision::Refuse { owner, number, caller, status, phrase, reason } => {
+                self.log.callee = number;
+                self.log.caller = caller;
+                if let Some((tenant, extension)) = owner {
+                    self.record = true;
+                    self.log.to_extension = Some(extension.id);
+                    self.parties = Some(Parties {
+                        tenant,
+                        caller_id: extension.id,
+                        caller: self.log.caller.clone(),
+                        callee_id: Some(extension.id),
+                    });
+                }
+                return self.refuse_with_phrase(status, &phrase, &reason);
+            }
+        };
+        self.record = true;
+        self.log.callee = number;
+        self.log.caller.clone_from(&caller);
+        // For inbound calls the observers' "caller" extension is the called one: the
+        // extension on whose behalf the call exists.
+        self.parties = Some(Parties {
+            tenant: tenant.clone(),
+            caller_id: extension.id,
+            caller: caller.clone(),
+            callee_id: Some(extension.id),
+        });
+        let sh = self.sh.clone();
+        let n = sh.active.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        self.active = Some(ActiveGuard(sh.clone()));
+        if n > sh.config.max_calls {
+            return self.refuse(503, Disposition::Failed, "too many calls in progress", None);
+        }
+        if sh.draining.load(std::sync::atomic::Ordering::SeqCst) {
+            return self.refuse(503, Disposition::Failed, "server shutting down", None);
+        }
+        let offer = sdp::request_sdp(&self.a.invite).map(sdp::inspect);
+        self.caller_offer = !self.a.invite.body.is_empty();
+        self.offer_srtp = offer.is_some_and(|o| o.all_srtp());
+        let from = name_addr(&caller, tenant.domain.as_str());
+        self.ring_extension(&tenant, extension, from).await;
     }
 }

@@ -27,6 +27,15 @@ impl Call {
     /// when the call goes no further.
     pub(super) async fn setup(&mut self) {
         let sh = self.sh.clone();
+        // A call from a trunk to one of the platform's numbers: no digest, the gate
+        // routes it (or refuses it) by the trunk's address and the number called.
+        let inbound = match sh.gate.inbound(&self.a.invite, self.a.source) {
+            Some(decision) => Some(decision.await),
+            None => None,
+        };
+        if let Some(decision) = inbound {
+            return self.inbound(decision).await;
+        }
         let realm = caller_realm(&self.a.invite);
         let identity = match sh
             .auth
@@ -161,6 +170,22 @@ impl Call {
         let Some(callee) = callee else {
             return self.refuse(404, Disposition::Failed, "no route to the destination", None);
         };
+        let from = aor(&identity.number, &domain);
+        let from = if caller_name.is_empty() { from } else { from.with_display_name(caller_name) };
+        self.ring_extension(&tenant, callee, from).await;
+    }
+
+    /// Calls every registered device of `callee` (of `tenant`), from `from`.
+    pub(super) async fn ring_extension(
+        &mut self,
+        tenant: &ringfence_store::Tenant,
+        callee: ringfence_store::Extension,
+        from: NameAddr,
+    ) {
+        let sh = self.sh.clone();
+        let domain = tenant.domain.as_str().to_owned();
+        let encryption = tenant.settings.encryption;
+        let offer = sdp::request_sdp(&self.a.invite).map(sdp::inspect);
         self.log.to_extension = Some(callee.id);
         if let Some(p) = self.parties.as_mut() {
             p.callee_id = Some(callee.id);
@@ -188,8 +213,6 @@ impl Call {
         }
 
         // One INVITE per device.
-        let from = aor(&identity.number, &domain);
-        let from = if caller_name.is_empty() { from } else { from.with_display_name(caller_name) };
         let to = aor(callee.number.as_str(), &domain);
         let mut refusal = None;
         for (i, loc) in targets.iter().enumerate() {
