@@ -306,14 +306,27 @@ fn device_sdp(sock: &UdpSocket, crypto: Option<&Crypto>) -> String {
     s
 }
 
-fn relay_side(sdp: &str) -> (SocketAddr, Option<(u32, MasterKey)>) {
+/// The relay's address in `sdp`, and a crypto line of it (not carrying `avoid`'s key):
+/// of suite `prefer` if there is one, else the first usable one.
+fn relay_side(
+    sdp: &str,
+    avoid: Option<&MasterKey>,
+    prefer: SrtpSuite,
+) -> (SocketAddr, Option<(u32, MasterKey)>) {
     let sdp = Sdp::parse(sdp.as_bytes()).expect("rtpengine SDP");
     let ip = sdp.media_connection(0).and_then(|c| c.ip()).expect("c=");
-    let key = sdp.media[0].cryptos().into_iter().find_map(|c| {
-        let suite = SrtpSuite::from_sdp(&c.suite)?;
-        let k = MasterKey::from_bytes(suite, &c.inline_key()?.key_salt()).ok()?;
-        Some((c.tag, k))
-    });
+    let keys: Vec<(u32, MasterKey)> = sdp.media[0]
+        .cryptos()
+        .into_iter()
+        .filter_map(|c| {
+            let suite = SrtpSuite::from_sdp(&c.suite)?;
+            let k = MasterKey::from_bytes(suite, &c.inline_key()?.key_salt()).ok()?;
+            Some((c.tag, k))
+        })
+        .filter(|(_, k)| avoid.is_none_or(|a| a.key_salt() != k.key_salt()))
+        .collect();
+    let pick = keys.iter().position(|(_, k)| k.suite() == prefer).unwrap_or(0);
+    let key = (!keys.is_empty()).then(|| keys.into_iter().nth(pick).expect("index"));
     (SocketAddr::new(ip, sdp.media[0].line.port), key)
 }
 
@@ -329,7 +342,7 @@ fn rtpengine(a: &Args, rng: &SystemRandom) -> Vec<(Device, Device)> {
         let call_id = format!("bench-{i}-{}", std::process::id());
         let offer = ng(
             &ctl,
-            &format!("o{i}"),
+            &format!("o{i}-{}", std::process::id()),
             &[
                 ("command", "offer"),
                 ("call-id", &call_id),
@@ -338,9 +351,16 @@ fn rtpengine(a: &Args, rng: &SystemRandom) -> Vec<(Device, Device)> {
             ],
         );
         assert_eq!(offer.get("result").map(String::as_str), Some("ok"), "offer: {offer:?}");
-        let (rb, offered) = relay_side(&offer["sdp"]);
-        // B picks the first crypto line rtpengine offered (AES_CM_128_HMAC_SHA1_80 in
-        // SRTP modes) and answers with its own key for that suite.
+        // rtpengine offers B A's own crypto line (SDES pass-through: no SRTP work, and
+        // A's key reaches B) beside lines with its own keys. B skips A's line and picks
+        // rtpengine's AES_CM_128_HMAC_SHA1_32 (AES_CM_128_HMAC_SHA1_80 on SRTCP), so
+        // rtpengine decrypts and re-encrypts every packet like Ringfence does; in GCM
+        // mode it picks rtpengine's AEAD_AES_256_GCM line.
+        let prefer = match a.suite {
+            Some(SrtpSuite::AeadAes256Gcm) => SrtpSuite::AeadAes256Gcm,
+            _ => SrtpSuite::AesCm128HmacSha1_32,
+        };
+        let (rb, offered) = relay_side(&offer["sdp"], ka.as_ref(), prefer);
         let kb =
             offered.as_ref().map(|(_, k)| MasterKey::generate(k.suite(), rng).expect("random"));
         if let (Some((_, theirs)), Some(ka)) = (&offered, &ka) {
@@ -352,7 +372,7 @@ fn rtpengine(a: &Args, rng: &SystemRandom) -> Vec<(Device, Device)> {
             .map(|((tag, _), k)| Crypto::inline(*tag, k.suite().to_sdp(), k.key_salt()));
         let answer = ng(
             &ctl,
-            &format!("a{i}"),
+            &format!("a{i}-{}", std::process::id()),
             &[
                 ("command", "answer"),
                 ("call-id", &call_id),
@@ -362,7 +382,7 @@ fn rtpengine(a: &Args, rng: &SystemRandom) -> Vec<(Device, Device)> {
             ],
         );
         assert_eq!(answer.get("result").map(String::as_str), Some("ok"), "answer: {answer:?}");
-        let (ra, for_a) = relay_side(&answer["sdp"]);
+        let (ra, for_a) = relay_side(&answer["sdp"], None, prefer);
         let a_dev = Device {
             sock: da,
             relay: ra,
