@@ -388,3 +388,26 @@ impl CallObserver for EgressGate {
         }
     }
 }
+
+/// Several observers heard in turn (the media relay and the egress gate both watch calls).
+pub struct Observers(pub Vec<Arc<dyn CallObserver>>);
+
+impl std::fmt::Debug for Observers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observers").field("len", &self.0.len()).finish()
+    }
+}
+
+impl CallObserver for Observers {
+    fn call_answered(&self, info: &CallInfo) {
+        for o in &self.0 {
+            o.call_answered(info);
+        }
+    }
+
+    fn call_ended(&self, info: &CallInfo, record: &NewCallRecord) {
+        for o in &self.0 {
+            o.call_ended(info, record);
+        }
+    }
+}

@@ -34,5 +34,5 @@ mod notify;
 
 pub use config::{EgressConfig, SmtpConfig, TrunkAuth, TrunkConfig, TrunkTransport};
 pub use driver::{EgressDriver, EgressError, build, stored_event};
-pub use gate::{EgressGate, ResolvedTrunk, fraud_config};
+pub use gate::{EgressGate, Observers, ResolvedTrunk, fraud_config};
 pub use notify::{Mailer, alert_text};
