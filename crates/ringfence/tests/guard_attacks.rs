@@ -524,7 +524,8 @@ fn a_replayed_register_is_refused() {
 /// Allow/deny entries made through the admin API (curl) apply to the running server at
 /// once: a global deny entry drops every packet of its network (listed as a permanent ban
 /// that cannot be lifted), a tenant's deny entry refuses that tenant's registrations from
-/// its network like a wrong password; deleting either lets the phone register again.
+/// its network like a wrong password; deleting either lets the phone register again. The
+/// tenant's allowed device networks (a setting) refuse registrations from elsewhere.
 #[test]
 fn allow_and_deny_entries_apply_at_once() {
     require("sipp", "sip-tester");
@@ -571,5 +572,18 @@ fn allow_and_deny_entries_apply_at_once() {
     s.api("DELETE", &format!("/api/v1/tenants/{tid}/guard/rules/{}", id(&tenant_rule)), None, 204);
     assert!(register("127.0.0.4"), "still dropped after the global entry was deleted");
     assert!(register("127.0.0.5"), "still refused after the tenant entry was deleted");
+
+    // The tenant's allowed device networks (a tenant setting): registrations from
+    // elsewhere are refused like a wrong password.
+    s.api(
+        "PUT",
+        &format!("/api/v1/tenants/{tid}/settings/device-networks"),
+        Some(r#"{"networks": ["127.0.0.7/32"]}"#),
+        200,
+    );
+    assert!(register("127.0.0.7"), "the allowed device network was refused");
+    assert!(!register("127.0.0.8"), "a device outside the allowed networks registered");
+    let outside = s.metric("ringfence_sip_auth_failures_total{reason=\"source_network\"}");
+    assert!(outside >= 1.0, "no failure counted for the outside network");
     s.stop();
 }
