@@ -10,7 +10,7 @@ mod trunk_support;
 use std::time::Duration;
 
 use ringfence_server::egress::TrunkAuth;
-use ringfence_store::{CallDirection, Disposition};
+use ringfence_store::{CallDirection, Disposition, ExtensionRepo as _};
 use trunk_support::*;
 
 use crate::b2bua_support::{DOMAIN, PW};
@@ -64,6 +64,24 @@ async fn pump_to_international_numbers_is_stopped_at_the_velocity_limit() {
     assert_eq!(rate.event.extension_id, Some(t.caller));
     assert!(rate.event.explanation.contains("extension_calls_per_minute"), "{rate:?}");
     assert!(rate.event.actions.contains(&"block_call".to_owned()));
+
+    // Sustained abuse suspends the extension, in the store too (audited).
+    let abuse = t.fraud_events(2).await;
+    assert!(
+        abuse.iter().any(|e| e.event.kind == "sustained_abuse"
+            && e.event.actions.contains(&"suspend_extension".to_owned())),
+        "{abuse:#?}"
+    );
+    let mut disabled = false;
+    for _ in 0..300 {
+        let ext = t.env.store.get_extension(t.tenant.id, t.caller).await.unwrap().unwrap();
+        if !ext.enabled {
+            disabled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(disabled, "extension still enabled");
 
     // The customer hears about it, with the explanation.
     let mail = mail_with(&sink, "call_rate").await.expect("alert mail");

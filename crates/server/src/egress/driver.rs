@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use ringfence_fraud::{Action, EndCall, FraudEngine, FraudEvent, FraudState, RateTable};
 use ringfence_policy::NumberClassifier;
-use ringfence_store::{ExtensionRepo, FraudRepo, NewFraudEvent, NumberRepo, TenantRepo};
+use ringfence_store::{
+    Actor, ExtensionRepo, ExtensionUpdate, FraudRepo, NewFraudEvent, NumberRepo, TenantRepo,
+};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
@@ -141,7 +143,7 @@ where
 
 impl<S> EgressDriver<S>
 where
-    S: FraudRepo + Clone + Send + Sync + 'static,
+    S: FraudRepo + ExtensionRepo + Clone + Send + Sync + 'static,
 {
     /// Runs until `shutdown` completes, then saves the engine's state once more.
     pub async fn run(mut self, b2bua: B2buaHandle, shutdown: impl Future<Output = ()>) {
@@ -212,6 +214,24 @@ where
             );
             if let Err(err) = self.store.insert_fraud_event(tenant.id, stored_event(&e)).await {
                 tracing::error!(error = %err, "fraud event not stored");
+            }
+            if e.actions.contains(&Action::SuspendExtension)
+                && let Some(x) = e.extension
+            {
+                // The engine refuses the extension's calls already; disabling it in the
+                // store makes the suspension visible (and audited) until an admin lifts it.
+                let id = ringfence_store::ExtensionId(uuid::Uuid::from_u128(x.0));
+                let update = ExtensionUpdate { enabled: Some(false), ..ExtensionUpdate::default() };
+                match self
+                    .store
+                    .update_extension(tenant.id, id, update, &Actor::system("fraud"))
+                    .await
+                {
+                    Ok(_) => {
+                        tracing::warn!(extension = %id, "extension suspended by fraud control")
+                    }
+                    Err(err) => tracing::error!(error = %err, "suspension not stored"),
+                }
             }
             if e.actions.contains(&Action::Alert)
                 && let Some(m) = &self.mailer
