@@ -283,3 +283,86 @@ async fn required_tenant_refuses_an_offer_without_crypto_and_a_plain_callee_leg(
     assert_eq!(m.anchor.engine().stats().calls, 0);
     m.stop().await;
 }
+
+/// An RTCP receiver report without report blocks (RFC 3550 §6.4.2).
+fn rtcp_rr(ssrc: u32) -> Vec<u8> {
+    let mut p = vec![0x80, 201, 0, 1];
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p
+}
+
+#[tokio::test]
+async fn rtcp_mux_and_separate_rtcp_and_hold_with_a_new_address() {
+    let media = media_config(44_700, Duration::from_secs(60));
+    let m = MediaEnv::start(EncryptionRequirement::Optional, media, test_config(), &["100", "101"])
+        .await;
+    let server = m.calls.server.udp;
+    let (a_rtp, a_rtcp, b_rtp, a_moved) = (udp().await, udp().await, udp().await, udp().await);
+    let port = |s: &UdpSocket| s.local_addr().unwrap().port();
+    let mut callee = Endpoint::udp(server).await;
+    callee.register("101").await;
+    let mut caller = Endpoint::udp(server).await;
+    // The caller uses a separate RTCP port (a=rtcp), the callee muxes.
+    let offer_a = format!("{}a=rtcp:{}\r\n", device_sdp(port(&a_rtp), "0", None), port(&a_rtcp));
+    caller.call("100", "101", PW, &offer_a).await;
+    let offer = callee.request().await;
+    let text = String::from_utf8_lossy(&offer.body).into_owned();
+    assert!(text.contains("a=rtcp-mux") && !text.contains("a=rtcp:"), "{text}");
+    let relay_b = port_of(&media_line(&offer.body).0);
+    let answer_b = format!("{}a=rtcp-mux\r\n", device_sdp(port(&b_rtp), "0", None));
+    callee.answer(&offer, 200, Some(&answer_b)).await;
+    let ok = caller.response(200).await;
+    let text = String::from_utf8_lossy(&ok.body).into_owned();
+    assert!(!text.contains("a=rtcp-mux"), "the caller did not offer mux: {text}");
+    let relay_a = port_of(&media_line(&ok.body).0);
+    caller.send(&caller.in_dialog("ACK", &ok, 2)).await;
+    assert_eq!(callee.request().await.method, Method::Ack);
+
+    let to_a: SocketAddr = ([127, 0, 0, 1], relay_a).into();
+    let to_a_rtcp: SocketAddr = ([127, 0, 0, 1], relay_a + 1).into();
+    let to_b: SocketAddr = ([127, 0, 0, 1], relay_b).into();
+    a_rtp.send_to(&rtp(1, 0xA, 0x11), to_a).await.unwrap();
+    assert_eq!(recv(&b_rtp).await.expect("RTP A->B").0, rtp(1, 0xA, 0x11));
+    b_rtp.send_to(&rtp(1, 0xB, 0x22), to_b).await.unwrap();
+    assert_eq!(recv(&a_rtp).await.expect("RTP B->A").0, rtp(1, 0xB, 0x22));
+    // RTCP from the caller's RTCP port to the relay's RTCP port reaches the callee's
+    // muxed RTP port, and the callee's muxed RTCP reaches the caller's RTCP port.
+    a_rtcp.send_to(&rtcp_rr(0xA), to_a_rtcp).await.unwrap();
+    assert_eq!(recv(&b_rtp).await.expect("RTCP A->B").0, rtcp_rr(0xA));
+    b_rtp.send_to(&rtcp_rr(0xB), to_b).await.unwrap();
+    let (p, from) = recv(&a_rtcp).await.expect("RTCP B->A");
+    assert_eq!((p, from), (rtcp_rr(0xB), to_a_rtcp));
+
+    // Hold from the caller, from a new address: the callee sees sendonly and the same
+    // relay port; the caller sees the callee's recvonly and the same relay port; the new
+    // address is latched and its media still flows.
+    let hold = device_sdp(port(&a_moved), "0", None).replace("a=sendrecv", "a=sendonly");
+    caller.send(&caller.in_dialog_with("INVITE", &ok, 3, Some(&hold))).await;
+    let reinvite = callee.request().await;
+    assert_eq!(reinvite.method, Method::Invite);
+    let text = String::from_utf8_lossy(&reinvite.body).into_owned();
+    assert!(text.contains("a=sendonly"), "{text}");
+    assert_eq!(port_of(&media_line(&reinvite.body).0), relay_b, "{text}");
+    let held = device_sdp(port(&b_rtp), "0", None).replace("a=sendrecv", "a=recvonly");
+    callee.answer(&reinvite, 200, Some(&format!("{held}a=rtcp-mux\r\n"))).await;
+    let ok2 = caller.response(200).await;
+    let text = String::from_utf8_lossy(&ok2.body).into_owned();
+    assert!(text.contains("a=recvonly"), "{text}");
+    assert_eq!(port_of(&media_line(&ok2.body).0), relay_a, "{text}");
+    caller.send(&caller.in_dialog("ACK", &ok2, 3)).await;
+    assert_eq!(callee.request().await.method, Method::Ack);
+    a_moved.send_to(&rtp(2, 0xA, 0x33), to_a).await.unwrap();
+    assert_eq!(recv(&b_rtp).await.expect("RTP from the new address").0, rtp(2, 0xA, 0x33));
+    a_rtp.send_to(&rtp(3, 0xA, 0x44), to_a).await.unwrap();
+    assert!(silent(&b_rtp).await, "the old address is no longer accepted");
+
+    caller.send(&caller.in_dialog("BYE", &ok, 4)).await;
+    let bye = callee.request().await;
+    assert_eq!(bye.method, Method::Bye);
+    callee.ok(&bye).await;
+    let r = m.calls.record().await;
+    assert_eq!(r.call.disposition, Disposition::Answered);
+    let engine = m.anchor.engine().clone();
+    assert!(eventually(Duration::from_secs(5), || engine.stats().calls == 0).await);
+    m.stop().await;
+}
