@@ -5,6 +5,8 @@
 //! GET    /api/v1/guard/bans            -> GuardControl::list_bans
 //! DELETE /api/v1/guard/bans/{key}      -> GuardControl::lift_ban, then a `guard.ban_lift`
 //!                                          audit event with the administrator as actor
+//! GET / DELETE /api/v1/tenants/{id}/guard/bans[/{key}]
+//!                                       -> the same, only the tenant's per-user blocks
 //! POST / DELETE .../guard/rules        -> the store (entry + audit event in one write),
 //!                                          then GuardControl::rules_changed
 //! GET    /api/v1/metrics               -> GuardControl::render_metrics

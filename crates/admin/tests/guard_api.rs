@@ -118,8 +118,26 @@ async fn guard_endpoints(backend: Backend) {
         Verdict::Allow
     );
     root.client.delete("/api/v1/guard/bans/198.51.100.7").await.expect(404);
+    // The tenant's admin sees and lifts the block of their user, and nothing else.
     let user_key = "1001@acme.example@203.0.113.9";
-    root.client.delete(&format!("/api/v1/guard/bans/{user_key}")).await.expect(200);
+    let tenant_bans = format!("/api/v1/tenants/{tid}/guard/bans");
+    let own = admin.client.get(&tenant_bans).await.expect(200).json();
+    let keys: Vec<&str> =
+        own.as_array().unwrap().iter().map(|b| b["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, [user_key]);
+    admin.client.delete(&format!("{tenant_bans}/203.0.113.9:5070")).await.expect(404);
+    admin.client.delete(&format!("{tenant_bans}/1001@other.example@203.0.113.9")).await.expect(404);
+    admin.client.delete(&format!("{tenant_bans}/{user_key}")).await.expect(200);
+    admin.client.delete(&format!("{tenant_bans}/{user_key}")).await.expect(404);
+    assert_eq!(
+        control.guard.check_auth(
+            Instant::now(),
+            "acme.example",
+            "1001",
+            "203.0.113.9:5071".parse().unwrap()
+        ),
+        ringfence_guard::AuthCheck::Proceed
+    );
     let audit = root.client.get("/api/v1/audit").await.expect(200).json();
     let lifts: Vec<&serde_json::Value> = audit["events"]
         .as_array()
@@ -131,9 +149,14 @@ async fn guard_endpoints(backend: Backend) {
     assert_eq!(lifts[1]["target"], "ban:198.51.100.7");
     assert_eq!(lifts[0]["target"], format!("ban:{user_key}"));
     assert!(
-        lifts[0]["actor"].to_string().contains(root.user["id"].as_str().unwrap()),
+        lifts[0]["actor"].to_string().contains(admin.user["id"].as_str().unwrap()),
         "{}",
         lifts[0]
+    );
+    assert!(
+        lifts[1]["actor"].to_string().contains(root.user["id"].as_str().unwrap()),
+        "{}",
+        lifts[1]
     );
     // The user block belongs to the tenant: its admins see the lift in their audit log.
     let own = admin.client.get(&format!("/api/v1/tenants/{tid}/audit")).await.expect(200).json();

@@ -454,6 +454,8 @@ fn cases() -> Vec<Case> {
         c("DELETE", "/api/v1/tenants/{tenant_id}/guard/rules/x", None, 400, "rule_id"),
         c("DELETE", "/api/v1/guard/bans/not-a-key", None, 400, "key"),
         c("DELETE", "/api/v1/guard/bans/192.0.2.1", None, 404, ""),
+        c("DELETE", "/api/v1/tenants/{tenant_id}/guard/bans/1001@x@", None, 400, "key"),
+        c("DELETE", "/api/v1/tenants/{tenant_id}/guard/bans/192.0.2.1", None, 404, ""),
         // Not JSON at all, and JSON with a syntax error.
         c("POST", "/api/v1/tenants", None, 415, ""),
     ]

@@ -212,6 +212,8 @@ fn table() -> Vec<Route> {
             Platform,
         ),
         r("DELETE", "/api/v1/guard/rules/{global_rule_id}", None, Platform),
+        r("GET", "/api/v1/tenants/{tenant_id}/guard/bans", None, TenantAdmin),
+        r("DELETE", "/api/v1/tenants/{tenant_id}/guard/bans/{key}", None, TenantAdmin),
         r("GET", "/api/v1/tenants/{tenant_id}/guard/rules", None, TenantAdmin),
         r(
             "POST",

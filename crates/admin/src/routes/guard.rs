@@ -1,5 +1,6 @@
-//! The perimeter guard: running bans (list, lift), permanent allow/deny entries (global for
-//! super admins, per tenant for the tenant's admins) and the metrics endpoint.
+//! The perimeter guard: running bans (list, lift: all of them for super admins, the
+//! per-user blocks of their users for tenant admins), permanent allow/deny entries (global
+//! for super admins, per tenant for the tenant's admins) and the metrics endpoint.
 //!
 //! Lifting a ban writes a `guard.ban_lift` audit event with the administrator as actor
 //! (the ban's start and end are written by the SIP service as `system:guard`); the
@@ -21,7 +22,7 @@ use uuid::Uuid;
 
 use super::{created, tenant_admin_of};
 use crate::api::{BanCause, BanScope, BanView, CreateGuardRule, GuardRuleView};
-use crate::auth::Auth;
+use crate::auth::{Auth, Principal};
 use crate::error::{Error, Result};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AdminState;
@@ -85,10 +86,71 @@ pub(crate) async fn lift_ban(
     ApiPath(path): ApiPath<BanPath>,
 ) -> Result<axum::Json<BanView>> {
     p.require_super()?;
-    let key: BanKey = path.key.parse().map_err(|_| Error::BadRequest {
+    let key = parse_key(&path.key)?;
+    lift(&state, &p, key).await.map(axum::Json)
+}
+
+/// Path of a tenant's ban.
+#[derive(Debug, Deserialize)]
+pub(crate) struct TenantBanPath {
+    tenant_id: Uuid,
+    key: String,
+}
+
+/// True for a per-user block of the tenant with SIP domain `domain`.
+fn is_tenant_ban(key: &BanKey, domain: &str) -> bool {
+    matches!(key, BanKey::User { tenant, .. } if tenant.eq_ignore_ascii_case(domain))
+}
+
+/// The running per-user blocks of the tenant's users (an extension that failed to
+/// authenticate too often from one address): tenant admins may see and lift these.
+/// Address bans are the platform's (super admins, `/api/v1/guard/bans`).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant_id}/guard/bans", tag = "guard",
+    params(("tenant_id" = Uuid, Path, description = "Tenant id")),
+    responses((status = 200, description = "The tenant's user blocks, sorted by key", body = [BanView])))]
+pub(crate) async fn list_tenant_bans(
+    State(state): State<AdminState>,
+    Auth(p): Auth,
+    ApiPath(path): ApiPath<super::tenants::TenantPath>,
+) -> Result<axum::Json<Vec<BanView>>> {
+    let t = tenant_admin_of(&state, &p, path.id()).await?;
+    let now = OffsetDateTime::now_utc();
+    let list = state.guard().list_bans();
+    Ok(axum::Json(
+        list.iter()
+            .filter(|b| is_tenant_ban(&b.key, t.domain.as_str()))
+            .map(|b| BanView::new(b, now))
+            .collect(),
+    ))
+}
+
+/// Lifts a per-user block of the tenant (a user who mistyped their password too often).
+/// Any other key answers 404.
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant_id}/guard/bans/{key}", tag = "guard",
+    params(("tenant_id" = Uuid, Path, description = "Tenant id"), ("key" = String, Path, description = "The block's key as listed (`user@domain@address`), percent-encoded")),
+    responses((status = 200, description = "Lifted", body = BanView)))]
+pub(crate) async fn lift_tenant_ban(
+    State(state): State<AdminState>,
+    Auth(p): Auth,
+    ApiPath(path): ApiPath<TenantBanPath>,
+) -> Result<axum::Json<BanView>> {
+    let t = tenant_admin_of(&state, &p, TenantId(path.tenant_id)).await?;
+    let key = parse_key(&path.key)?;
+    if !is_tenant_ban(&key, t.domain.as_str()) {
+        return Err(Error::not_found("ban"));
+    }
+    lift(&state, &p, key).await.map(axum::Json)
+}
+
+fn parse_key(key: &str) -> Result<BanKey> {
+    key.parse().map_err(|_| Error::BadRequest {
         message: "not a ban key (an address, address:port, network or user@domain@address)".into(),
         field: Some("key".into()),
-    })?;
+    })
+}
+
+/// Lifts `key` in the running guard and writes the `guard.ban_lift` audit event.
+async fn lift(state: &AdminState, p: &Principal, key: BanKey) -> Result<BanView> {
     let now = OffsetDateTime::now_utc();
     let guard = state.guard();
     let before: Option<BanInfo> = guard.list_bans().into_iter().find(|b| b.key == key);
@@ -124,7 +186,7 @@ pub(crate) async fn lift_ban(
         },
     };
     let tenant_id = match &key {
-        BanKey::User { tenant, .. } => tenant_of(&state, tenant).await,
+        BanKey::User { tenant, .. } => tenant_of(state, tenant).await,
         _ => None,
     };
     let entry = AuditEntry {
@@ -141,7 +203,7 @@ pub(crate) async fn lift_ban(
     };
     state.store().append_audit(entry).await?;
     tracing::info!(key = ?key.to_string(), actor = ?p.actor, "guard: ban lifted by an administrator");
-    Ok(axum::Json(view))
+    Ok(view)
 }
 
 /// The tenant whose SIP domain is `domain`, if any.

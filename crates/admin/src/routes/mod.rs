@@ -105,6 +105,8 @@ pub fn router(state: AdminState) -> Router {
         .route("/api/v1/guard/bans/{key}", delete(lift_ban))
         .route("/api/v1/guard/rules", get(list_global_rules).post(create_global_rule))
         .route("/api/v1/guard/rules/{rule_id}", delete(delete_global_rule))
+        .route(&format!("{t}/guard/bans"), get(list_tenant_bans))
+        .route(&format!("{t}/guard/bans/{{key}}"), delete(lift_tenant_ban))
         .route(&format!("{t}/guard/rules"), get(list_tenant_rules).post(create_tenant_rule))
         .route(&format!("{t}/guard/rules/{{rule_id}}"), delete(delete_tenant_rule))
         .route("/api/v1/metrics", get(metrics))
