@@ -341,9 +341,19 @@ impl MediaEngine {
     ///
     /// # Errors
     /// [`MediaError::NotAcceptable`] (488) for an offer the policy refuses,
-    /// [`MediaError::Sdp`] for a malformed body, [`MediaError::NoPorts`].
+    /// [`MediaError::Sdp`] for a malformed body, [`MediaError::NoPorts`] (also when
+    /// `max_sessions` calls already have media).
     pub fn offer(&self, call: u64, route: &Route, sdp: &[u8]) -> Result<Vec<u8>, MediaError> {
         let mut calls = self.calls();
+        let cap = self.config().max_sessions;
+        if !calls.contains_key(&call) && calls.len() >= cap {
+            tracing::warn!(
+                call,
+                max_sessions = cap,
+                "media refused: max_sessions calls have media"
+            );
+            return Err(MediaError::NoPorts);
+        }
         let entry = calls.entry(call).or_default();
         let r = entry.offer(self, call, route, sdp);
         if r.is_err() && entry.session.is_none() {

@@ -427,3 +427,16 @@ async fn pool_exhaustion_is_reported() {
     let _s = engine.allocate(1).unwrap();
     assert!(matches!(engine.allocate(2), Err(MediaError::NoPorts)));
 }
+
+#[tokio::test]
+async fn max_sessions_caps_calls_with_media() {
+    let cfg = MediaConfig { max_sessions: 1, ..config(41900) };
+    let (engine, _events) = MediaEngine::new(cfg).unwrap();
+    let r = route(Side::A, Encryption::Optional, false, false);
+    let offer = sdp_offer(4000, "RTP/AVP", None, false);
+    engine.offer(1, &r, offer.as_bytes()).unwrap();
+    engine.offer(1, &r, offer.as_bytes()).expect("a re-offer of a call with media");
+    assert!(matches!(engine.offer(2, &r, offer.as_bytes()), Err(MediaError::NoPorts)));
+    engine.release(1);
+    engine.offer(2, &r, offer.as_bytes()).expect("room again");
+}
