@@ -243,7 +243,7 @@ async fn srtp_call_through_the_relay_carries_both_tones_and_nothing_in_clear() {
         &cert,
         RELAY_BASE + 300,
         CALLER_TONE,
-        &["-e", &dial, "-t", "10"],
+        &["-e", &dial, "-t", "12"],
     );
     let b = c.b2bua.clone();
     let answered = eventually(Duration::from_secs(15), || b.stats().answered == 1).await;
