@@ -38,6 +38,9 @@ pub struct SipSection {
     /// `[sip.media]`: the media relay (anchoring on or off, port range, advertised
     /// address, media and hold timeouts, SRTP suites).
     pub media: ringfence_server::media_anchor::MediaSettings,
+    /// `[sip.egress]`: calls to and from the phone network (trunks, rate table, SMTP relay
+    /// for fraud alerts, fraud state snapshot interval).
+    pub egress: ringfence_server::egress::EgressConfig,
 }
 
 /// Every setting. `None` means "not given here".
@@ -198,6 +201,11 @@ impl Settings {
             return Ok(None);
         }
         media.media_config().map(Some).map_err(|e| anyhow::anyhow!("[sip.media]: {e}"))
+    }
+
+    /// The `[sip.egress]` table (trunks are resolved when the gate is built).
+    pub fn egress_config(&self) -> ringfence_server::egress::EgressConfig {
+        self.sip.as_ref().map(|s| s.egress.clone()).unwrap_or_default()
     }
 
     /// Names for the self-signed certificate.
