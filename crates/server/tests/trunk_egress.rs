@@ -206,3 +206,47 @@ async fn digest_trunk_answers_the_carriers_challenge() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     t.halt().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_pump_outside_business_hours_raises_the_anomaly_score_and_alerts() {
+    let (sink, smtp) = SmtpSink::start().await;
+    let carrier = Carrier::start("trunk_carrier.xml", &[]);
+    // 150 cents a minute to the UK: an expensive destination.
+    let config = egress_config(carrier.addr(), Some("+44,150\n*,1\n"), smtp);
+    // The office is open only on another weekday: now is outside business hours.
+    let today = time::OffsetDateTime::now_utc().weekday().number_from_monday();
+    let t = TrunkEnv::start(config, |s| {
+        s.business_hours = Some(ringfence_store::BusinessHours {
+            utc_offset_minutes: 0,
+            periods: vec![ringfence_store::OpenPeriod {
+                weekday: today % 7 + 1,
+                start_minute: 0,
+                end_minute: 1440,
+            }],
+        });
+    })
+    .await;
+
+    // A slow pump: one call at a time to different UK numbers, far below the rate limit.
+    for number in ["+442079460958", "+441614960123", "+441134960456"] {
+        t.dial(number, 1, 1).await;
+    }
+    let records = t.records().await;
+    assert_eq!(outbound(&records, Disposition::Answered).len(), 3, "{records:#?}");
+
+    // The first call to a new country, outside hours, to an expensive destination: scored
+    // and alerted, with each signal in the explanation.
+    let events = t.fraud_events(1).await;
+    let anomaly = events.iter().find(|e| e.event.kind == "anomaly").expect("anomaly event");
+    assert_eq!(anomaly.event.severity, "warning", "{anomaly:#?}");
+    assert!(anomaly.event.score >= 60, "{anomaly:#?}");
+    for signal in ["new_country", "tenant_new_country", "outside_hours", "expensive_destination"] {
+        assert!(anomaly.event.explanation.contains(signal), "{signal}: {anomaly:#?}");
+    }
+    assert!(anomaly.event.actions.contains(&"alert".to_owned()));
+    let mail = mail_with(&sink, "anomaly").await.expect("alert mail");
+    assert!(unfold(&mail).contains("outside_hours"), "{mail}");
+    carrier.stop().await;
+    let mut t = t;
+    t.halt().await;
+}
