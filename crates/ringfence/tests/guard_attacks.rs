@@ -120,6 +120,13 @@ impl Phone {
     }
 }
 
+/// The demo tenant's id, from the admin API.
+fn demo_tenant_id(s: &mut Server) -> String {
+    let tenants = s.api("GET", "/api/v1/tenants", None, 200);
+    let t = tenants.as_array().unwrap().iter().find(|t| t["domain"] == DOMAIN).unwrap();
+    t["id"].as_str().unwrap().to_owned()
+}
+
 fn find<'a>(bans: &'a Value, key: &str) -> &'a Value {
     bans.as_array()
         .unwrap()
@@ -190,7 +197,12 @@ fn svcrack_is_blocked_within_a_handful_of_guesses_while_another_extension_regist
     // Lift both; lifting again finds nothing.
     let lifted = s.api("DELETE", &format!("/api/v1/guard/bans/{source_key}"), None, 200);
     assert_eq!(lifted["key"], source_key.as_str());
-    s.api("DELETE", &format!("/api/v1/guard/bans/{user_key}"), None, 200);
+    // The user block is the tenant's too: listed and lifted under the tenant.
+    let tid = demo_tenant_id(&mut s);
+    let tenant_bans = s.api("GET", &format!("/api/v1/tenants/{tid}/guard/bans"), None, 200);
+    assert_eq!(tenant_bans.as_array().unwrap().len(), 1, "{tenant_bans:#}");
+    assert_eq!(tenant_bans[0]["key"], user_key.as_str());
+    s.api("DELETE", &format!("/api/v1/tenants/{tid}/guard/bans/{user_key}"), None, 200);
     s.api("DELETE", &format!("/api/v1/guard/bans/{source_key}"), None, 404);
     s.api("DELETE", "/api/v1/guard/bans/not-a-key", None, 400);
     let out = run("sipp", &once);
@@ -551,11 +563,7 @@ fn allow_and_deny_entries_apply_at_once() {
     let (code, body) = s.curl("DELETE", "/api/v1/guard/bans/127.0.0.4", None);
     assert_eq!(code, 409, "{body}");
 
-    let tenants = s.api("GET", "/api/v1/tenants", None, 200);
-    let tid = tenants.as_array().unwrap().iter().find(|t| t["domain"] == DOMAIN).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let tid = demo_tenant_id(&mut s);
     let tenant_rule = s.api(
         "POST",
         &format!("/api/v1/tenants/{tid}/guard/rules"),
