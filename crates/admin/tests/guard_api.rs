@@ -70,6 +70,13 @@ fn flood(guard: &Guard, src: SocketAddr) {
     }
 }
 
+/// The id of the tenant `acme.example`.
+async fn acme2_id(root: &mut Client) -> String {
+    let list = root.get("/api/v1/tenants").await.expect(200).json();
+    let t = list.as_array().unwrap().iter().find(|t| t["domain"] == "acme.example").unwrap();
+    t["id"].as_str().unwrap().to_owned()
+}
+
 async fn guard_endpoints(backend: Backend) {
     let server = TestServer::start(backend).await;
     let control = Arc::new(Control {
@@ -242,6 +249,26 @@ async fn guard_endpoints(backend: Backend) {
         "{actions:?}"
     );
 
+    // Deleting the tenant takes its entries out of the running guard too: a new tenant of
+    // the same domain does not inherit them.
+    admin
+        .client
+        .post(
+            &format!("/api/v1/tenants/{tid}/guard/rules"),
+            json!({"action": "deny", "network": "2001:db8:a::/48"}),
+        )
+        .await
+        .expect(201);
+    let v6a: SocketAddr = "[2001:db8:a::5]:5060".parse().unwrap();
+    let refused = ringfence_guard::AuthCheck::Refuse;
+    assert_eq!(control.guard.check_auth(Instant::now(), "acme.example", "1001", v6a), refused);
+    root.client.delete(&format!("/api/v1/tenants/{tid}")).await.expect(204);
+    tenant(&mut root.client, "Acme again", "acme.example").await;
+    assert_eq!(
+        control.guard.check_auth(Instant::now(), "acme.example", "1001", v6a),
+        ringfence_guard::AuthCheck::Proceed
+    );
+
     // Metrics: Prometheus text for super admins (session or platform token), not others.
     let m = root.client.get("/api/v1/metrics").await.expect(200);
     assert!(m.headers["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
@@ -250,7 +277,11 @@ async fn guard_endpoints(backend: Backend) {
         root.client.post("/api/v1/tokens", json!({"name": "prometheus"})).await.expect(201).json();
     let mut scraper = root.client.with_bearer(tok["token"].as_str().unwrap());
     scraper.get("/api/v1/metrics").await.expect(200);
-    admin.client.get("/api/v1/metrics").await.expect(403);
+    let acme2 = acme2_id(&mut root.client).await;
+    let other_admin =
+        tenant_user(&server, &mut root.client, &acme2, "admin2@acme.example", "tenant_admin").await;
+    let mut stranger = other_admin.client;
+    stranger.get("/api/v1/metrics").await.expect(403);
     server.stop().await;
 }
 

@@ -110,6 +110,11 @@ pub(crate) async fn delete_tenant(
     state.store().delete_tenant(path.id(), &p.actor).await?;
     state.sessions().remove_tenant(path.id());
     state.listener().tenant_changed(tenant.domain.as_str());
+    // Its guard allow/deny entries went with it: the running guard must not apply them to a
+    // later tenant of the same domain.
+    if let Err(e) = state.guard().rules_changed().await {
+        tracing::error!(error = %e, "the running guard did not reload its allow/deny entries");
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
