@@ -223,8 +223,8 @@ pub trait CallGate: Send + Sync + 'static {
     }
 }
 
-/// Allows calls to extensions of the caller's tenant; refuses the rest with 403 (there
-/// is no route to the phone network yet).
+/// Allows calls to extensions of the caller's tenant; refuses the rest with 403 (no route
+/// to the phone network: `ringfence serve` uses [`crate::egress::EgressGate`] instead).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InternalOnly;
 

@@ -46,6 +46,15 @@
 //! [`B2buaHandle::end_call`] (or [`B2buaHandle::end_call_as`], which sets the record's
 //! disposition, e.g. `media_timeout`).
 //!
+//! Calls to and from the phone network: the [`CallGate`] (in `ringfence serve`, the
+//! egress gate of [`crate::egress`]) answers a destination that is not an extension with
+//! [`GateDecision::Route`] (one INVITE to a trunk, whose 401/407 challenge is answered
+//! once with the trunk's credentials) or [`GateDecision::Refuse`] (the caller sees the
+//! status and reason phrase, the record gets the reason); such calls are recorded as
+//! `outbound`. An INVITE from a trunk's address is handed to [`CallGate::inbound`] instead
+//! of digest authentication: it rings the extension the number called belongs to, or is
+//! answered without ringing anyone (`inbound` records).
+//!
 //! Every call that got past authentication leaves a call record (tenant, parties,
 //! times, duration, disposition, status, transport of the caller's leg, encrypted or
 //! not), queued to a writer task so call handling never waits for the store. Calls are

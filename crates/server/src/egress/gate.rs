@@ -2,7 +2,7 @@
 //! egress policy ([`ringfence_policy::EgressPolicy`]), then the fraud engine
 //! ([`ringfence_fraud::FraudEngine`]), then a trunk. Decisions take microseconds under one
 //! mutex; everything slow (storing events, mail) goes to the driver task
-//! ([`super::driver`]) through a channel.
+//! ([`super::EgressDriver`]) through a channel.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -79,9 +79,9 @@ pub(crate) struct Inner {
     tracked: HashSet<CallRef>,
 }
 
-/// The egress gate and call observer. Build it with [`EgressGate::new`], pass it to
+/// The egress gate and call observer. Build it with [`super::build`], pass it to
 /// [`crate::b2bua::B2buaBuilder::gate`] and [`crate::b2bua::B2buaBuilder::observer`], and
-/// run [`super::driver::run`] beside it.
+/// run [`super::EgressDriver::run`] beside it.
 pub struct EgressGate {
     pub(crate) inner: Mutex<Inner>,
     classifier: Arc<NumberClassifier>,
@@ -180,7 +180,7 @@ fn origin(o: CallOrigin) -> EgressOrigin {
 
 impl EgressGate {
     /// A gate over `engine` (restored from a snapshot by the caller, with its rate table)
-    /// routing to `trunks`. Returns the receiving end for [`super::driver::run`].
+    /// routing to `trunks`. Returns the receiving end for [`super::EgressDriver::run`].
     pub(crate) fn new(
         engine: FraudEngine,
         classifier: Arc<NumberClassifier>,
