@@ -35,6 +35,12 @@ pub struct SipSection {
     /// limits. Its `udp`/`tcp`/`tls` lists give way to the `sip_udp`/`sip_tcp`/`sip_tls`
     /// settings (flag, environment or top-level key) when those are given.
     pub transport: ringfence_server::transport::TransportConfig,
+    /// `[sip.calls]`: the B2BUA (ring timeout, maximum call duration, calls at once,
+    /// advertised host).
+    pub calls: ringfence_server::b2bua::B2buaConfig,
+    /// `[sip.guard]`: the perimeter guard (flood meters, bans, authentication failure
+    /// limits, memory caps).
+    pub guard: ringfence_guard::GuardConfig,
     /// `[sip.media]`: the media relay (anchoring on or off, port range, advertised
     /// address, media and hold timeouts, SRTP suites).
     pub media: ringfence_server::media_anchor::MediaSettings,
@@ -186,6 +192,21 @@ impl Settings {
         }
         transport.validate().map_err(|e| anyhow::anyhow!("[sip.transport]: {e}"))?;
         Ok((server, transport))
+    }
+
+    /// The `[sip.calls]` table, checked.
+    ///
+    /// # Errors
+    /// A value the B2BUA refuses; the message names it.
+    pub fn calls_config(&self) -> anyhow::Result<ringfence_server::b2bua::B2buaConfig> {
+        let calls = self.sip.as_ref().map(|s| s.calls.clone()).unwrap_or_default();
+        calls.validate().map_err(|e| anyhow::anyhow!("[sip.calls]: {e}"))?;
+        Ok(calls)
+    }
+
+    /// The `[sip.guard]` table (checked when the guard is built).
+    pub fn guard_config(&self) -> ringfence_guard::GuardConfig {
+        self.sip.as_ref().map(|s| s.guard.clone()).unwrap_or_default()
     }
 
     /// The `[sip.media]` table, checked: the relay's configuration, or `None` when media

@@ -51,7 +51,7 @@ impl ServerConfig {
 /// | --- | --- | --- |
 /// | `server_header` | none | the `Server` header of our responses; none at all by default, so a scanner learns no product or version (topology hiding) |
 /// | `shutdown_grace` | 5 | seconds live transactions may take to finish after shutdown begins; new requests get 503 meanwhile |
-/// | `max_server_transactions` | 65536 | beyond it new requests get 503 with Retry-After |
+/// | `max_server_transactions` | 262144 | beyond it new requests get 503 with Retry-After. Over UDP a finished non-INVITE transaction is kept for Timer J (64 × T1 = 32 s) to answer retransmissions, so the cap also bounds the sustained rate: a REGISTER with its challenge is two transactions, 262144 / 32 s / 2 = 4096 registrations per second (65536 capped it at 1024/s, found by the SIP load benchmark). Measured about 2.5 KB of memory per live transaction, so at most about 650 MiB when full |
 /// | `max_client_transactions` | 65536 | requests the server may have outstanding at once |
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -72,7 +72,7 @@ impl Default for CoreConfig {
         CoreConfig {
             server_header: None,
             shutdown_grace: Duration::from_secs(5),
-            max_server_transactions: 65_536,
+            max_server_transactions: 262_144,
             max_client_transactions: 65_536,
         }
     }
@@ -259,6 +259,16 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.core.server_header, None);
         assert_eq!(c.auth.algorithms[0], DigestAlgorithm::Sha256);
+    }
+
+    /// Regression: with 65536 server transactions, each kept 32 s after its final
+    /// response over UDP (Timer J), registrations with a challenge were capped at
+    /// 1024/s sustained and the SIP load benchmark saw 503s at 2000/s.
+    #[test]
+    fn default_transaction_cap_sustains_4096_challenged_registrations_per_second() {
+        let timer_j_secs = 64 * 500 / 1000;
+        let per_second = ServerConfig::default().core.max_server_transactions / timer_j_secs / 2;
+        assert!(per_second >= 4096, "{per_second}");
     }
 
     #[test]
