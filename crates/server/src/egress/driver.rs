@@ -127,6 +127,19 @@ where
         );
     }
     let mailer = config.smtp.as_ref().map(Mailer::new).transpose().map_err(EgressError::Smtp)?;
+    // Compile the numbering plans of the countries in use now, not on the first call.
+    let mut countries = Vec::new();
+    for t in store.list_tenants().await? {
+        let s = &t.settings;
+        for c in std::iter::once(&s.home_country).chain(&s.allowed_countries) {
+            if let Ok(c) = ringfence_policy::Country::parse(c.as_str())
+                && !countries.contains(&c)
+            {
+                countries.push(c);
+            }
+        }
+    }
+    ringfence_policy::warm_up(Some(&countries));
     let classifier = Arc::new(NumberClassifier::builtin());
     let (mut gate, rx) = EgressGate::new(engine, classifier, trunks);
     gate.directory = Some(Arc::new(super::inbound::StoreDirectory(store.clone())));
