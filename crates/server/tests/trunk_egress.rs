@@ -250,3 +250,47 @@ async fn slow_pump_outside_business_hours_raises_the_anomaly_score_and_alerts() 
     let mut t = t;
     t.halt().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_trunk_credentials_are_tried_once_and_the_call_fails() {
+    let (_sink, smtp) = SmtpSink::start().await;
+    let carrier = Carrier::start(
+        "trunk_carrier_digest.xml",
+        &["-key", "trunk_user", "ringfence", "-key", "trunk_pass", "trunk-secret-1"],
+    );
+    let mut config = egress_config(carrier.addr(), None, smtp);
+    config.trunks[0].auth =
+        TrunkAuth::Digest { username: "ringfence".into(), password: "wrong-secret".into() };
+    let mut t = TrunkEnv::start(config, |_| {}).await;
+    let run = t.dial(UK, 1, 10).await;
+    let records = t.records().await;
+    let received = carrier.stop().await;
+    // One challenge answered once, refused by the carrier, and no third INVITE.
+    assert_eq!(invites(&received).len(), 2, "{received:#?}");
+    assert_eq!(records.len(), 1, "{records:#?}");
+    // The carrier's 403 is in the record; the caller gets the B2BUA's summary status.
+    let r = &records[0].call;
+    assert_eq!(r.reason.as_deref(), Some("devices answered 403"), "{r:?}");
+    assert_ne!(r.disposition, Disposition::Answered);
+    let status = r.sip_status.unwrap();
+    assert!(run.received().iter().any(|m| m.starts_with(&format!("SIP/2.0 {status}"))));
+    t.halt().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trunk_over_tcp() {
+    let (_sink, smtp) = SmtpSink::start().await;
+    let carrier = Carrier::start("trunk_carrier.xml", &["-t", "t1"]);
+    let mut config = egress_config(carrier.addr(), None, smtp);
+    config.trunks[0].transport = ringfence_server::egress::TrunkTransport::Tcp;
+    let mut t = TrunkEnv::start(config, |_| {}).await;
+    t.dial(UK, 1, 10).await;
+    let records = t.records().await;
+    let received = carrier.stop().await;
+    let out = invites(&received);
+    assert_eq!(out.len(), 1, "{received:#?}");
+    assert!(out[0].contains(";transport=tcp"), "{}", out[0]);
+    assert!(header(&out[0], "Via").unwrap().starts_with("SIP/2.0/TCP"), "{}", out[0]);
+    assert_eq!(records[0].call.disposition, Disposition::Answered, "{records:#?}");
+    t.halt().await;
+}
