@@ -4,21 +4,27 @@
 //! self-signed certificate (`tls-cert.pem`, `tls-key.pem` with mode 0600) and the super admin,
 //! whose one-time password is printed once on stdout. Later starts reuse all of them.
 //!
-//! The SIP service (UDP, TCP and TLS listeners, transaction core, registrar, calls) and the
-//! admin API run side by side. On a signal both are told at once: the SIP core answers new
-//! requests 503 while its transactions finish, the registrar stores what is queued, then the
-//! transports close; the admin API drains its connections. The SIP digest nonce key is
-//! derived from the master key, so phones keep their nonces across restarts and every node
-//! sharing the master key agrees.
+//! The SIP service (UDP, TCP and TLS listeners, the perimeter guard, transaction core,
+//! registrar, the B2BUA with media anchoring and the egress gate for calls through trunks)
+//! and the admin API run side by side. On a signal both are told at once: the B2BUA ends
+//! every call (BYE on both legs) and stores the records, the media relay stops, the fraud
+//! engine's state is saved; then the SIP core answers new requests 503 while its
+//! transactions finish, the registrar stores what is queued, and the transports close; the
+//! admin API drains its connections. The SIP digest nonce key is derived from the master
+//! key, so phones keep their nonces across restarts and every node sharing the master key
+//! agrees.
 
 use std::io::Write as _;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use ringfence_admin::{AdminState, provision, tls};
+use ringfence_server::b2bua::{B2buaBuilder, B2buaHandle};
 use ringfence_server::core::SipService;
+use ringfence_server::media_anchor::{self, MediaAnchor};
+use ringfence_server::perimeter::{self, Perimeter, StoreSecurityLog};
 use ringfence_sip_proto::transaction::Transport;
-use ringfence_store::{Actor, MasterKey};
+use ringfence_store::{Actor, AnyStore, GuardRuleRepo as _, MasterKey};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -119,6 +125,12 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
     create_private_dir(&dir)?;
     // Settings are checked before anything is created or bound.
     let (sip_config, sip_transport) = settings.sip_config()?;
+    let calls_config = settings.calls_config()?;
+    let media_config = settings.media_config()?;
+    let egress_config = settings.egress_config();
+    let perimeter = Arc::new(
+        Perimeter::new(settings.guard_config()).map_err(|e| anyhow::anyhow!("[sip.guard]: {e}"))?,
+    );
     let admin_config = settings.admin_config()?;
     let addr = settings.https_addr()?;
     let store = open_store(settings).await?;
@@ -153,10 +165,37 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         format!("binding the HTTPS admin API to {addr} (set https / RINGFENCE_HTTPS)")
     })?;
     let master = MasterKey::resolve(Some(&dir)).context("loading the master key")?;
+    load_guard_rules(&store, &perimeter).await?;
+    let media = match media_config {
+        Some(c) => Some(MediaAnchor::start(c).map_err(|e| anyhow::anyhow!("[sip.media]: {e}"))?),
+        None => None,
+    };
+    // Calls that leave (or come in from the phone network): one egress policy, the fraud
+    // engine (state restored from the store), the trunks.
+    let (egress, egress_driver) = ringfence_server::egress::build(&egress_config, store.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("[sip.egress]: {e}"))?;
+    let mut calls_builder = B2buaBuilder::new(calls_config, store.clone())
+        .gate(egress.clone())
+        .observer(egress.clone());
+    if let Some((anchor, _)) = &media {
+        let observers = ringfence_server::egress::Observers(vec![anchor.clone(), egress.clone()]);
+        calls_builder = calls_builder.sdp_rewriter(anchor.clone()).observer(Arc::new(observers));
+    }
+    let (calls, b2bua) = calls_builder.build().map_err(|e| anyhow::anyhow!("[sip.calls]: {e}"))?;
+    let media = media.map(|(anchor, events)| {
+        let pump = media_anchor::spawn_timeouts(events, b2bua.clone());
+        (anchor, pump)
+    });
+    let egress_stop = CancellationToken::new();
+    let egress_task =
+        tokio::spawn(egress_driver.run(b2bua.clone(), egress_stop.clone().cancelled_owned()));
     let sip_stop = CancellationToken::new();
     let sip = SipService::builder(sip_config, sip_transport)
         .nonce_key(*master.derive(NONCE_KEY_LABEL))
         .tls_server(sip_tls)
+        .perimeter(perimeter.clone(), Some(Arc::new(StoreSecurityLog(store.clone()))))
+        .call_handler(calls)
         .start(store.clone(), sip_stop.clone())
         .await
         .context("starting SIP (check sip_udp / sip_tcp / sip_tls and the [sip] table)")?;
@@ -166,6 +205,11 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         admin_config,
         Arc::new(SipCacheInvalidator(sip.auth().clone())),
     );
+    state.set_guard(Arc::new(crate::guard::PerimeterControl::new(
+        perimeter.clone(),
+        sip.transports().clone(),
+        store.clone(),
+    )));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks: JoinSet<anyhow::Result<&'static str>> = JoinSet::new();
@@ -198,6 +242,10 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         Some(done) = tasks.join_next() => {
             // A service ended on its own: stop the others too, then report.
             let _ = stop_tx.send(true);
+            end_calls(&b2bua).await;
+            stop_media(media.as_ref()).await;
+            egress_stop.cancel();
+            let _ = egress_task.await;
             sip_stop.cancel();
             while tasks.join_next().await.is_some() {}
             store.close().await;
@@ -206,6 +254,11 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         }
     }
     let _ = stop_tx.send(true);
+    end_calls(&b2bua).await;
+    stop_media(media.as_ref()).await;
+    // Saves the fraud engine's state (daily counters, baselines) before the store closes.
+    egress_stop.cancel();
+    let _ = egress_task.await;
     sip_stop.cancel();
     while let Some(r) = tasks.join_next().await {
         match r {
@@ -215,6 +268,37 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         }
     }
     store.close().await;
+    Ok(())
+}
+
+/// Ends every call (BYE on both legs) and stores the call records, before the SIP
+/// service stops and drains those BYE transactions.
+async fn end_calls(b2bua: &B2buaHandle) {
+    let left = b2bua.shutdown().await;
+    if left > 0 {
+        tracing::warn!(calls = left, "calls had not ended when the shutdown grace ran out");
+    }
+}
+
+/// Stops the media relay once the calls have ended (their ports are released).
+async fn stop_media(media: Option<&(Arc<MediaAnchor>, tokio::task::JoinHandle<()>)>) {
+    if let Some((anchor, pump)) = media {
+        anchor.engine().shutdown().await;
+        pump.abort();
+    }
+}
+
+/// Loads the stored permanent allow/deny entries into the running guard.
+async fn load_guard_rules(store: &AnyStore, perimeter: &Perimeter) -> anyhow::Result<()> {
+    let entries =
+        store.all_guard_rules().await.context("loading the guard's allow/deny entries")?;
+    let n = entries.len();
+    perimeter
+        .set_static_rules(perimeter::static_rules(entries))
+        .map_err(|e| anyhow::anyhow!("loading the guard's allow/deny entries: {e}"))?;
+    if n > 0 {
+        tracing::info!(entries = n, "guard allow/deny entries loaded");
+    }
     Ok(())
 }
 
