@@ -77,4 +77,12 @@ after=$(mem "after: ")
 echo "$after"
 read -r _ pss1 _ <<<"$(mem_kb "$SERVER_PID")"
 awk -v a="$pss0" -v b="$pss1" -v n="$ok" 'BEGIN{ if (n > 0) printf "growth: %.1f MiB Pss, %.0f bytes per contact\n", (b - a) / 1024, (b - a) * 1024 / n }'
+# Finished transactions are kept 32 s (RFC 3261 Timer J over UDP) after the last
+# registration; memory once they are gone is the bindings' own cost (freed memory may
+# stay with the allocator, so this can stay above the bindings' true size).
+sleep "${BENCH_SETTLE:-40}"
+settled=$(mem "settled (${BENCH_SETTLE:-40} s later):")
+echo "$settled"
+read -r _ pss2 _ <<<"$(mem_kb "$SERVER_PID")"
+awk -v a="$pss0" -v b="$pss2" -v n="$ok" 'BEGIN{ if (n > 0) printf "settled growth: %.1f MiB Pss, %.0f bytes per contact\n", (b - a) / 1024, (b - a) * 1024 / n }'
 echo "server: $SERVER_DESC"
