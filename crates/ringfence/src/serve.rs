@@ -22,9 +22,9 @@ use ringfence_admin::{AdminState, provision, tls};
 use ringfence_server::b2bua::{B2buaBuilder, B2buaHandle};
 use ringfence_server::core::SipService;
 use ringfence_server::media_anchor::{self, MediaAnchor};
-use ringfence_server::perimeter::{self, Perimeter, StoreSecurityLog};
+use ringfence_server::perimeter::{Perimeter, StoreSecurityLog};
 use ringfence_sip_proto::transaction::Transport;
-use ringfence_store::{Actor, AnyStore, GuardRuleRepo as _, MasterKey};
+use ringfence_store::{Actor, MasterKey};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -165,7 +165,10 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         format!("binding the HTTPS admin API to {addr} (set https / RINGFENCE_HTTPS)")
     })?;
     let master = MasterKey::resolve(Some(&dir)).context("loading the master key")?;
-    load_guard_rules(&store, &perimeter).await?;
+    let rules = crate::guard::load_rules(&store, &perimeter).await?;
+    if rules > 0 {
+        tracing::info!(entries = rules, "guard allow/deny entries loaded");
+    }
     let media = match media_config {
         Some(c) => Some(MediaAnchor::start(c).map_err(|e| anyhow::anyhow!("[sip.media]: {e}"))?),
         None => None,
@@ -286,20 +289,6 @@ async fn stop_media(media: Option<&(Arc<MediaAnchor>, tokio::task::JoinHandle<()
         anchor.engine().shutdown().await;
         pump.abort();
     }
-}
-
-/// Loads the stored permanent allow/deny entries into the running guard.
-async fn load_guard_rules(store: &AnyStore, perimeter: &Perimeter) -> anyhow::Result<()> {
-    let entries =
-        store.all_guard_rules().await.context("loading the guard's allow/deny entries")?;
-    let n = entries.len();
-    perimeter
-        .set_static_rules(perimeter::static_rules(entries))
-        .map_err(|e| anyhow::anyhow!("loading the guard's allow/deny entries: {e}"))?;
-    if n > 0 {
-        tracing::info!(entries = n, "guard allow/deny entries loaded");
-    }
-    Ok(())
 }
 
 /// Forgets the SIP authenticator's cached credentials and tenant policy when the admin API
