@@ -6,137 +6,25 @@
 //! SIP credential cache is invalidated, not left to age out); a second start reuses
 //! everything and prints no password.
 
-use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ringfence");
-
-/// Fails with an install hint when a peer is missing (never a silent skip).
-fn require(binary: &str, package: &str) {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(binary).is_file()));
-    assert!(found, "`{binary}` is not installed: apt-get install -y {package}");
-}
-
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/tests/sipp").join(name)
-}
-
-struct Server {
-    child: Child,
-    lines: mpsc::Receiver<(bool, String)>,
-    seen: Vec<String>,
-}
-
-impl Server {
-    fn start(data: &Path, config: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--demo"])
-            .env("RINGFENCE_DATA_DIR", data)
-            .env("RINGFENCE_CONFIG", config)
-            .env("RINGFENCE_HTTPS", "127.0.0.1:0")
-            .env("RINGFENCE_SIP_UDP", "127.0.0.1:0")
-            .env("RINGFENCE_SIP_TCP", "127.0.0.1:0")
-            .env("RINGFENCE_SIP_TLS", "127.0.0.1:0")
-            .env("RINGFENCE_LOG", "info")
-            .env("NO_COLOR", "1")
-            .env_remove("RINGFENCE_DATABASE_URL")
-            .env_remove("RINGFENCE_MASTER_KEY")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, lines) = mpsc::channel();
-        for (is_stdout, stream) in [
-            (true, Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>),
-            (false, Box::new(child.stderr.take().unwrap())),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let _ = tx.send((is_stdout, line));
-                }
-            });
-        }
-        Server { child, lines, seen: Vec::new() }
-    }
-
-    /// Collects output until a line containing `needle` (on stderr, the log) appears.
-    fn wait_for(&mut self, needle: &str) {
-        if self.seen.iter().any(|l| l.contains(needle)) {
-            return;
-        }
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            match self.lines.recv_timeout(Duration::from_millis(200)) {
-                Ok((_, l)) => {
-                    let hit = l.contains(needle);
-                    self.seen.push(l);
-                    if hit {
-                        return;
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        panic!("serve never logged {needle:?}; output so far:\n{}", self.seen.join("\n"));
-    }
-
-    /// The address a listener logged ("SIP listening on udp 127.0.0.1:PORT").
-    fn sip_addr(&self, kind: &str) -> String {
-        let marker = format!("SIP listening on {kind} ");
-        self.seen
-            .iter()
-            .find_map(|l| l.split(&marker).nth(1))
-            .map(|rest| rest.split_whitespace().next().unwrap().to_owned())
-            .unwrap_or_else(|| panic!("no {kind} listener logged:\n{}", self.seen.join("\n")))
-    }
-
-    fn stop(mut self) -> Vec<String> {
-        let kill =
-            Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(kill.success());
-        let status = self.child.wait().unwrap();
-        while let Ok((_, l)) = self.lines.recv_timeout(Duration::from_millis(500)) {
-            self.seen.push(l);
-        }
-        assert!(status.success(), "serve exited with {status}:\n{}", self.seen.join("\n"));
-        self.seen
-    }
-}
+use common::{Server, require, scenario};
 
 #[test]
 fn serve_demo_registers_a_real_phone_and_restarts() {
     require("sipp", "sip-tester");
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
     // SIPp answers only the first challenge and only MD5, and signs one fixed digest uri.
-    let config = dir.path().join("ringfence.toml");
-    std::fs::write(
-        &config,
-        "[sip.auth]\nalgorithms = [\"MD5\", \"SHA-256\"]\nuri_check = \"lenient\"\n",
-    )
-    .unwrap();
-
-    let mut server = Server::start(&data, &config);
-    server.wait_for("serve: ready");
-    server.wait_for("then dial the other extension");
+    let mut server =
+        Server::start("[sip.auth]\nalgorithms = [\"MD5\", \"SHA-256\"]\nuri_check = \"lenient\"\n");
     for kind in ["udp", "tcp", "tls"] {
         let addr = server.sip_addr(kind);
         assert!(!addr.ends_with(":0"), "{kind} bound to a real port: {addr}");
     }
     let udp = server.sip_addr("udp");
-    let password = server
-        .seen
-        .iter()
-        .find_map(|l| l.trim().strip_prefix("extension 1001: username 1001, password "))
-        .unwrap_or_else(|| panic!("demo credentials not printed:\n{}", server.seen.join("\n")))
-        .to_owned();
+    let password = server.password("1001");
     assert!(server.seen.iter().any(|l| l.contains("SIP domain / realm: demo.ringfence.test")));
 
     let out = Command::new("sipp")
@@ -155,12 +43,7 @@ fn serve_demo_registers_a_real_phone_and_restarts() {
     );
     // A call from 1001 to 1002 through the B2BUA: 1002 registers from a port where a SIPp
     // UAS then answers; 1001 calls with digest credentials and hangs up.
-    let password_1002 = server
-        .seen
-        .iter()
-        .find_map(|l| l.trim().strip_prefix("extension 1002: username 1002, password "))
-        .unwrap()
-        .to_owned();
+    let password_1002 = server.password("1002");
     let uas_port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let sipp = |scenario_name: &str, user: &str, pw: &str, port: u16, extra: &[&str]| {
         let mut c = Command::new("sipp");
@@ -210,36 +93,8 @@ fn serve_demo_registers_a_real_phone_and_restarts() {
 
     // Disable 1001 through the HTTPS admin API with an operator token: its next REGISTER
     // must fail right away, well inside the credential cache's 30 s lifetime.
-    require("curl", "curl");
-    let token = Command::new(BIN)
-        .args(["token", "create", "--role", "super_admin", "--json"])
-        .env("RINGFENCE_DATA_DIR", &data)
-        .env_remove("RINGFENCE_DATABASE_URL")
-        .env_remove("RINGFENCE_MASTER_KEY")
-        .env_remove("RINGFENCE_CONFIG")
-        .output()
-        .unwrap();
-    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
-    let token: serde_json::Value = serde_json::from_slice(&token.stdout).unwrap();
-    let token = token["token"].as_str().unwrap().to_owned();
-    let https = server
-        .seen
-        .iter()
-        .find_map(|l| l.split("admin API ready on ").nth(1))
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap()
-        .to_owned();
-    let api = |method: &str, path: &str, body: Option<&str>| -> serde_json::Value {
-        let mut c = Command::new("curl");
-        c.args(["-sk", "--fail-with-body", "-X", method])
-            .arg(format!("{}{path}", https.trim_end_matches("/api/v1")))
-            .args(["-H", &format!("Authorization: Bearer {token}")]);
-        if let Some(b) = body {
-            c.args(["-H", "Content-Type: application/json", "--data", b]);
-        }
-        let out = c.output().unwrap();
-        assert!(out.status.success(), "{method} {path}: {}", String::from_utf8_lossy(&out.stdout));
-        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    let mut api = |method: &str, path: &str, body: Option<&str>| -> serde_json::Value {
+        server.api(method, path, body, 200)
     };
     let tenants = api("GET", "/api/v1/tenants", None);
     let tenant_id =
@@ -278,13 +133,9 @@ fn serve_demo_registers_a_real_phone_and_restarts() {
         .unwrap();
     assert!(!out.status.success(), "a disabled extension must not register");
 
-    let first = server.stop();
-    assert!(first.iter().any(|l| l.contains("SIP stopped")), "{}", first.join("\n"));
-
     // Second start: same data directory, the demo tenant exists, no password printed.
-    let mut server = Server::start(&data, &config);
-    server.wait_for("serve: ready");
-    server.wait_for("then dial the other extension");
+    let (first, server) = server.restart();
+    assert!(first.iter().any(|l| l.contains("SIP stopped")), "{}", first.join("\n"));
     let second = server.stop();
     assert!(
         second.iter().any(|l| l.contains("created on an earlier start")),

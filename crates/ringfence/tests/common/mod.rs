@@ -60,9 +60,14 @@ impl Server {
     /// until it is ready and has printed the demo credentials.
     pub fn start(config: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ringfence.toml"), config).unwrap();
+        Server::launch(dir)
+    }
+
+    /// Starts the binary on the data directory and config file in `dir`.
+    fn launch(dir: tempfile::TempDir) -> Server {
         let data = dir.path().join("data");
         let config_path = dir.path().join("ringfence.toml");
-        std::fs::write(&config_path, config).unwrap();
         let mut child = Command::new(serve_bin())
             .args(["serve", "--demo"])
             .env("RINGFENCE_DATA_DIR", &data)
@@ -129,12 +134,17 @@ impl Server {
 
     /// The SIP UDP address ("127.0.0.1:PORT").
     pub fn udp(&self) -> String {
-        let marker = "SIP listening on udp ";
+        self.sip_addr("udp")
+    }
+
+    /// The address a SIP listener logged ("SIP listening on udp 127.0.0.1:PORT").
+    pub fn sip_addr(&self, kind: &str) -> String {
+        let marker = format!("SIP listening on {kind} ");
         self.seen
             .iter()
-            .find_map(|l| l.split(marker).nth(1))
+            .find_map(|l| l.split(marker.as_str()).nth(1))
             .map(|rest| rest.split_whitespace().next().unwrap().to_owned())
-            .unwrap_or_else(|| panic!("no udp listener logged:\n{}", self.seen.join("\n")))
+            .unwrap_or_else(|| panic!("no {kind} listener logged:\n{}", self.seen.join("\n")))
     }
 
     pub fn udp_port(&self) -> u16 {
@@ -236,6 +246,14 @@ impl Server {
         }
         assert!(status.success(), "serve exited with {status}:\n{}", self.seen.join("\n"));
         std::mem::take(&mut self.seen)
+    }
+
+    /// Stops the server (as [`Server::stop`]) and starts it again on the same data
+    /// directory and config: the first run's output, and the new server.
+    pub fn restart(mut self) -> (Vec<String>, Server) {
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let first = self.stop();
+        (first, Server::launch(dir))
     }
 }
 
