@@ -71,39 +71,65 @@ impl Phone {
         std::fs::create_dir_all(&dir).unwrap();
         let wav = dir.join("tone.wav");
         tone_wav(&wav);
-        let config = format!(
-            "poll_method epoll\nsip_listen 127.0.0.1:{listen}\nsip_cafile {cert}\n\
+        // The listen port was free a moment ago; a test running beside this one may take it
+        // first, so a baresip that could not bind is started again on another port.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let listen = free_tcp_port();
+            let config = format!(
+                "poll_method epoll\nsip_listen 127.0.0.1:{listen}\nsip_cafile {cert}\n\
              audio_source aufile,{wav}\naudio_player aufile,/dev/null\n\
              audio_alert aufile,/dev/null\naudio_channels 1\naudio_srate 8000\n\
              rtp_ports {rtp}-{rtp_end}\nmodule_path /usr/lib/baresip/modules\n\
              module stdio.so\nmodule g711.so\nmodule aufile.so\nmodule srtp.so\n\
              module_app account.so\nmodule_app menu.so\n",
-            listen = free_tcp_port(),
-            cert = cert.display(),
-            wav = wav.display(),
-            rtp_end = rtp + 99,
-        );
-        std::fs::write(dir.join("config"), config).unwrap();
-        let account = format!(
-            "<sip:{ext}@{DOMAIN};transport=tls>;auth_pass=\"{PW}\";\
+                cert = cert.display(),
+                wav = wav.display(),
+                rtp_end = rtp + 99,
+            );
+            std::fs::write(dir.join("config"), config).unwrap();
+            let account = format!(
+                "<sip:{ext}@{DOMAIN};transport=tls>;auth_pass=\"{PW}\";\
              outbound=\"sip:127.0.0.1:{tls_port};transport=tls\";regint=600;\
              mediaenc=srtp-mand;answermode=auto;audio_codecs=PCMU\n"
-        );
-        std::fs::write(dir.join("accounts"), account).unwrap();
-        std::fs::write(dir.join("contacts"), "").unwrap();
-        let log = std::fs::File::create(dir.join("log.txt")).unwrap();
-        let mut child = Command::new("baresip")
-            .arg("-f")
-            .arg(&dir)
-            .arg("-s")
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start baresip");
-        let stdin = child.stdin.take();
-        Phone { dir, child, _stdin: stdin }
+            );
+            std::fs::write(dir.join("accounts"), account).unwrap();
+            std::fs::write(dir.join("contacts"), "").unwrap();
+            let log = std::fs::File::create(dir.join("log.txt")).unwrap();
+            let mut child = Command::new("baresip")
+                .arg("-f")
+                .arg(&dir)
+                .arg("-s")
+                .args(extra)
+                .stdin(Stdio::piped())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("start baresip");
+            let stdin = child.stdin.take();
+            let mut phone = Phone { dir: dir.clone(), child, _stdin: stdin };
+            if attempt < 5 && phone.lost_port_race() {
+                continue;
+            }
+            break phone;
+        }
+    }
+
+    /// Waits until baresip is ready; true when it quit because its SIP port was taken.
+    fn lost_port_race(&mut self) -> bool {
+        let end = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < end {
+            let log = self.log();
+            if log.contains("baresip is ready") {
+                return false;
+            }
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return self.log().contains("Address already in use");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     fn log(&self) -> String {
