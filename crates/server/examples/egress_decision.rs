@@ -56,7 +56,7 @@ async fn main() {
         trunks: vec![TrunkConfig {
             name: "carrier".into(),
             host: "127.0.0.1".into(),
-            port: 5070,
+            port: Some(5070),
             transport: Default::default(),
             auth: TrunkAuth::Ip,
             tenants: vec![],

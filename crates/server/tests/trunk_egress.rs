@@ -282,7 +282,7 @@ async fn trunk_over_tcp() {
     let (_sink, smtp) = SmtpSink::start().await;
     let carrier = Carrier::start("trunk_carrier.xml", &["-t", "t1"]);
     let mut config = egress_config(carrier.addr(), None, smtp);
-    config.trunks[0].transport = ringfence_server::egress::TrunkTransport::Tcp;
+    config.trunks[0].transport = Some(ringfence_server::egress::TrunkTransport::Tcp);
     let mut t = TrunkEnv::start(config, |_| {}).await;
     t.dial(UK, 1, 10).await;
     let records = t.records().await;

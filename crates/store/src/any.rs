@@ -215,3 +215,11 @@ impl FraudRepo for AnyStore {
         load_fraud_state() -> Option<FraudStateDoc>;
     }
 }
+
+impl WebhookRepo for AnyStore {
+    delegate! {
+        set_webhook(tenant: TenantId, url: &str, secret: &WebhookSecret, actor: &Actor) -> Webhook;
+        get_webhook(tenant: TenantId) -> Option<Webhook>;
+        delete_webhook(tenant: TenantId, actor: &Actor) -> ();
+    }
+}

@@ -72,7 +72,7 @@ pub use crypto::{Aad, MasterKey, TenantCipher};
 pub use error::{Result, StoreError};
 pub use repo::{
     AuditRepo, CallRecordRepo, ExtensionRepo, FraudRepo, GuardRuleRepo, NumberRepo,
-    RegistrationRepo, Store, TenantRepo, TokenRepo, UserRepo,
+    RegistrationRepo, Store, TenantRepo, TokenRepo, UserRepo, WebhookRepo,
 };
 pub use time_util::{now, truncate as truncate_time};
 pub use types::*;

@@ -453,6 +453,29 @@ pub trait FraudRepo {
     fn load_fraud_state(&self) -> impl Future<Output = Result<Option<FraudStateDoc>>> + Send;
 }
 
+/// A tenant's signed webhook for fraud notifications (at most one per tenant).
+pub trait WebhookRepo {
+    /// Sets (or replaces) `tenant`'s webhook; the secret is sealed with the tenant's key.
+    /// Audited as `webhook.set` (the URL, never the secret). `Invalid { field: "url" }` for
+    /// a malformed URL; `NotFound { what: "tenant" }` for a tenant that does not exist.
+    fn set_webhook(
+        &self,
+        tenant: TenantId,
+        url: &str,
+        secret: &WebhookSecret,
+        actor: &Actor,
+    ) -> impl Future<Output = Result<Webhook>> + Send;
+    /// `tenant`'s webhook with its secret opened, if one is set.
+    fn get_webhook(&self, tenant: TenantId)
+    -> impl Future<Output = Result<Option<Webhook>>> + Send;
+    /// Removes `tenant`'s webhook (audited as `webhook.delete`). `NotFound` if none is set.
+    fn delete_webhook(
+        &self,
+        tenant: TenantId,
+        actor: &Actor,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
 /// Everything the store offers, for code that wants one bound.
 pub trait Store:
     TenantRepo
@@ -465,6 +488,7 @@ pub trait Store:
     + TokenRepo
     + GuardRuleRepo
     + FraudRepo
+    + WebhookRepo
     + Clone
     + Send
     + Sync
@@ -483,6 +507,7 @@ impl<T> Store for T where
         + TokenRepo
         + GuardRuleRepo
         + FraudRepo
+        + WebhookRepo
         + Clone
         + Send
         + Sync

@@ -28,6 +28,7 @@ mod settings;
 mod tenants;
 mod tokens;
 mod users;
+mod webhooks;
 
 pub(crate) use audit::*;
 pub(crate) use auth::*;
@@ -41,6 +42,7 @@ pub(crate) use settings::*;
 pub(crate) use tenants::*;
 pub(crate) use tokens::*;
 pub(crate) use users::*;
+pub(crate) use webhooks::*;
 
 /// The admin API router: every endpoint, the OpenAPI document, JSON 404/405 answers, a body
 /// size limit and security headers on every response.
@@ -93,6 +95,8 @@ pub fn router(state: AdminState) -> Router {
         .route(&format!("{t}/calls"), get(list_calls))
         .route(&format!("{t}/calls/export.csv"), get(export_calls))
         .route(&format!("{t}/fraud-events"), get(list_fraud_events))
+        .route(&format!("{t}/webhook"), get(get_webhook).put(put_webhook).delete(delete_webhook))
+        .route(&format!("{t}/webhook/rotate-secret"), post(rotate_webhook_secret))
         .route(&format!("{t}/audit"), get(list_tenant_audit))
         .route("/api/v1/audit", get(list_audit))
         .route("/api/v1/audit/verify", get(verify_audit))

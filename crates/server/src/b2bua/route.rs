@@ -33,6 +33,9 @@ pub struct ExternalRoute {
     pub target: Uri,
     /// Where to send it.
     pub peer: Peer,
+    /// Where to send it next when `peer` fails (transport error, timeout, 503), in order
+    /// (RFC 3263 §4.3).
+    pub alternates: Vec<Peer>,
     /// The user part of our From (the caller ID presented to the carrier).
     pub from_user: String,
     /// The host part of our From and To (the trunk's domain).

@@ -45,25 +45,23 @@ pub enum TrunkTransport {
     Tcp,
 }
 
-fn default_port() -> u16 {
-    5060
-}
-
 /// One SIP trunk.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrunkConfig {
     /// Name, for logs and records.
     pub name: String,
-    /// The carrier's host name or address. Resolved with A/AAAA at start-up (NAPTR/SRV,
-    /// RFC 3263, are not looked up: give the host and port the carrier documents).
+    /// The carrier's host name or address, located as RFC 3263 §4 says: an address is
+    /// used as is; with a port, A/AAAA; otherwise NAPTR, then SRV, then A/AAAA (port 5060).
+    /// The Request-URI of calls keeps this host.
     pub host: String,
-    /// Its port (default 5060).
-    #[serde(default = "default_port")]
-    pub port: u16,
-    /// Transport (default UDP).
+    /// Its port; given, no NAPTR/SRV lookup is made (default: from SRV, else 5060).
     #[serde(default)]
-    pub transport: TrunkTransport,
+    pub port: Option<u16>,
+    /// Transport; given, only its NAPTR/SRV records are used (default: the carrier's
+    /// preference from NAPTR, else UDP).
+    #[serde(default)]
+    pub transport: Option<TrunkTransport>,
     /// How we authenticate.
     pub auth: TrunkAuth,
     /// SIP domains of the tenants that use it; empty: every tenant (a platform trunk). A
@@ -103,9 +101,16 @@ pub struct EgressConfig {
     /// shutdown).
     #[serde(default = "default_snapshot_interval")]
     pub snapshot_interval_s: u64,
+    /// DNS servers (address:port) for locating trunk hosts; empty: the system's
+    /// (`/etc/resolv.conf`).
+    #[serde(default)]
+    pub dns_servers: Vec<SocketAddr>,
     /// Where alerts are mailed from; no mail without it.
     #[serde(default)]
     pub smtp: Option<SmtpConfig>,
+    /// How fraud alerts are delivered to the tenants' signed webhooks.
+    #[serde(default)]
+    pub webhooks: super::webhook::WebhookConfig,
 }
 
 impl EgressConfig {

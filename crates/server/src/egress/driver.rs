@@ -10,6 +10,7 @@ use ringfence_fraud::{Action, EndCall, FraudEngine, FraudEvent, FraudState, Rate
 use ringfence_policy::NumberClassifier;
 use ringfence_store::{
     Actor, ExtensionRepo, ExtensionUpdate, FraudRepo, NewFraudEvent, NumberRepo, TenantRepo,
+    WebhookRepo,
 };
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
@@ -17,6 +18,8 @@ use tokio::sync::mpsc;
 use super::config::EgressConfig;
 use super::gate::{EgressGate, ResolvedTrunk, Work, fraud_tenant, now};
 use super::notify::Mailer;
+use super::resolve::{SipResolver, keep_fresh};
+use super::webhook::WebhookSender;
 use crate::b2bua::{B2buaHandle, CallRef};
 
 fn name<T: serde::Serialize>(v: T) -> String {
@@ -61,12 +64,18 @@ pub enum EgressError {
         /// Why.
         source: std::io::Error,
     },
+    /// The DNS resolver could not be set up.
+    #[error("dns: {0}")]
+    Dns(String),
     /// The rate table could not be read.
     #[error("rate table: {0}")]
     Rates(String),
     /// The SMTP settings are wrong.
     #[error("smtp: {0}")]
     Smtp(String),
+    /// The webhook settings are wrong.
+    #[error("webhooks: {0}")]
+    Webhooks(String),
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] ringfence_store::StoreError),
@@ -78,6 +87,8 @@ pub struct EgressDriver<S> {
     rx: mpsc::UnboundedReceiver<Work>,
     store: S,
     mailer: Option<Mailer>,
+    webhooks: WebhookSender,
+    resolver: SipResolver,
     snapshot_every: Duration,
 }
 
@@ -97,7 +108,15 @@ pub async fn build<S>(
     store: S,
 ) -> Result<(Arc<EgressGate>, EgressDriver<S>), EgressError>
 where
-    S: FraudRepo + NumberRepo + TenantRepo + ExtensionRepo + Clone + Send + Sync + 'static,
+    S: FraudRepo
+        + NumberRepo
+        + TenantRepo
+        + ExtensionRepo
+        + WebhookRepo
+        + Clone
+        + Send
+        + Sync
+        + 'static,
 {
     let rates = match &config.rates_file {
         Some(p) => {
@@ -117,16 +136,13 @@ where
             Err(e) => tracing::error!(error = %e, "stored fraud state unreadable; starting afresh"),
         }
     }
+    let resolver = SipResolver::new(&config.dns_servers).map_err(EgressError::Dns)?;
     let mut trunks = Vec::with_capacity(config.trunks.len());
     for t in &config.trunks {
-        let name = t.name.clone();
-        trunks.push(
-            ResolvedTrunk::resolve(t.clone())
-                .await
-                .map_err(|source| EgressError::Trunk { name, source })?,
-        );
+        trunks.push(ResolvedTrunk::resolve(t.clone(), &resolver).await);
     }
     let mailer = config.smtp.as_ref().map(Mailer::new).transpose().map_err(EgressError::Smtp)?;
+    let webhooks = WebhookSender::new(&config.webhooks).map_err(EgressError::Webhooks)?;
     // Compile the numbering plans of the countries in use now, not on the first call.
     let mut countries = Vec::new();
     for t in store.list_tenants().await? {
@@ -149,6 +165,8 @@ where
         rx,
         store,
         mailer,
+        webhooks,
+        resolver,
         snapshot_every: config.snapshot_interval(),
     };
     Ok((gate, driver))
@@ -156,11 +174,19 @@ where
 
 impl<S> EgressDriver<S>
 where
-    S: FraudRepo + ExtensionRepo + Clone + Send + Sync + 'static,
+    S: FraudRepo + ExtensionRepo + WebhookRepo + Clone + Send + Sync + 'static,
 {
     /// Runs until `shutdown` completes, then saves the engine's state once more.
     pub async fn run(mut self, b2bua: B2buaHandle, shutdown: impl Future<Output = ()>) {
         let mut shutdown = std::pin::pin!(shutdown);
+        let trunks =
+            self.gate.trunks.iter().map(|t| (t.config.clone(), t.targets.clone())).collect();
+        let stop_refresh = tokio_util::sync::CancellationToken::new();
+        let refresher = tokio::spawn(keep_fresh(
+            self.resolver.clone(),
+            trunks,
+            stop_refresh.clone().cancelled_owned(),
+        ));
         let mut snapshot = tokio::time::interval(self.snapshot_every);
         snapshot.tick().await;
         loop {
@@ -190,6 +216,8 @@ where
                 }
             }
         }
+        stop_refresh.cancel();
+        let _ = refresher.await;
         while let Ok(w) = self.rx.try_recv() {
             if let Work::Events(events) = w {
                 self.events(events).await;
@@ -225,9 +253,13 @@ where
                 explanation = %e.explanation,
                 "fraud event"
             );
-            if let Err(err) = self.store.insert_fraud_event(tenant.id, stored_event(&e)).await {
-                tracing::error!(error = %err, "fraud event not stored");
-            }
+            let stored = match self.store.insert_fraud_event(tenant.id, stored_event(&e)).await {
+                Ok(r) => Some(r.id),
+                Err(err) => {
+                    tracing::error!(error = %err, "fraud event not stored");
+                    None
+                }
+            };
             if e.actions.contains(&Action::SuspendExtension)
                 && let Some(x) = e.extension
             {
@@ -246,6 +278,9 @@ where
                     Err(err) => tracing::error!(error = %err, "suspension not stored"),
                 }
             }
+            if e.actions.contains(&Action::Alert) {
+                self.post_webhook(&tenant, stored, &e);
+            }
             if e.actions.contains(&Action::Alert)
                 && let Some(m) = &self.mailer
             {
@@ -256,6 +291,43 @@ where
                 });
             }
         }
+    }
+}
+
+impl<S> EgressDriver<S>
+where
+    S: WebhookRepo + Clone + Send + Sync + 'static,
+{
+    /// POSTs `e` to the tenant's webhook, if it has one, in a task of its own.
+    fn post_webhook(
+        &self,
+        tenant: &Arc<ringfence_store::Tenant>,
+        id: Option<ringfence_store::FraudEventId>,
+        e: &FraudEvent,
+    ) {
+        let body = bytes::Bytes::from(super::webhook::payload(tenant, id, e));
+        let store = self.store.clone();
+        let sender = self.webhooks.clone();
+        let tenant_id = tenant.id;
+        let kind = e.kind.as_str();
+        tokio::spawn(async move {
+            let hook = match store.get_webhook(tenant_id).await {
+                Ok(Some(h)) => h,
+                Ok(None) => return,
+                Err(err) => {
+                    tracing::error!(tenant = %tenant_id, error = %err, "webhook not loaded");
+                    return;
+                }
+            };
+            match sender.deliver(&hook.url, hook.secret.expose(), body).await {
+                Ok(status) => {
+                    tracing::info!(tenant = %tenant_id, kind, status, "fraud alert posted to the webhook")
+                }
+                Err(err) => {
+                    tracing::warn!(tenant = %tenant_id, kind, error = %err, "fraud alert not posted to the webhook")
+                }
+            }
+        });
     }
 }
 

@@ -5,7 +5,6 @@
 //! ([`super::EgressDriver`]) through a channel.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
@@ -24,31 +23,36 @@ use time::OffsetDateTime;
 use tokio::sync::{Notify, mpsc};
 
 use super::config::{TrunkAuth, TrunkConfig, TrunkTransport};
+use super::resolve::{SipResolver, TrunkTargets};
 use crate::b2bua::{
     CallAttempt, CallGate, CallInfo, CallObserver, CallOrigin, CallRef, Destination, ExternalRoute,
     GateDecision, TrunkCredentials,
 };
 
-/// A trunk with its address resolved.
+/// A trunk with its SIP servers located (RFC 3263; kept fresh by the driver).
 #[derive(Debug, Clone)]
 pub struct ResolvedTrunk {
     /// Its settings.
     pub config: TrunkConfig,
-    /// Where INVITEs go.
-    pub addr: SocketAddr,
+    /// Where INVITEs go: the current targets, first to try first.
+    pub targets: Arc<TrunkTargets>,
 }
 
 impl ResolvedTrunk {
-    /// Resolves `config.host` (A/AAAA).
-    ///
-    /// # Errors
-    /// When the host does not resolve.
-    pub async fn resolve(config: TrunkConfig) -> std::io::Result<ResolvedTrunk> {
-        let addr = tokio::net::lookup_host((config.host.as_str(), config.port))
-            .await?
-            .next()
-            .ok_or_else(|| std::io::Error::other(format!("{} has no address", config.host)))?;
-        Ok(ResolvedTrunk { config, addr })
+    /// Locates `config.host` with `resolver`. A host without targets is kept (its calls are
+    /// refused with the reason, and it is looked up again later).
+    pub async fn resolve(config: TrunkConfig, resolver: &SipResolver) -> ResolvedTrunk {
+        let r = resolver.resolve(&config.host, config.port, config.transport).await;
+        match &r {
+            Ok(r) => tracing::info!(
+                trunk = %config.name,
+                via = r.via,
+                targets = ?r.targets.iter().map(|t| t.addr).collect::<Vec<_>>(),
+                "trunk located"
+            ),
+            Err(e) => tracing::warn!(trunk = %config.name, error = %e, "trunk not located"),
+        }
+        ResolvedTrunk { config, targets: Arc::new(TrunkTargets::new(r)) }
     }
 
     fn serves(&self, tenant: &Tenant) -> bool {
@@ -226,21 +230,39 @@ impl EgressGate {
         }
     }
 
-    fn route(&self, trunk: &ResolvedTrunk, e164: &str, caller: &str) -> ExternalRoute {
+    /// The route to `trunk`'s current targets, or why there is none.
+    fn route(
+        &self,
+        trunk: &ResolvedTrunk,
+        e164: &str,
+        caller: &str,
+    ) -> Result<ExternalRoute, String> {
+        let now = trunk.targets.get();
+        let mut peers = now.targets.iter().map(|t| {
+            let transport = match t.transport {
+                TrunkTransport::Udp => Transport::Udp,
+                TrunkTransport::Tcp => Transport::Tcp,
+            };
+            Peer::new(t.addr, transport)
+        });
+        let Some(peer) = peers.next() else {
+            let why = now.error.clone().unwrap_or_else(|| "no targets".into());
+            return Err(format!("trunk {}: {why}", trunk.config.name));
+        };
         let host = Host::parse(&trunk.config.host)
             .unwrap_or_else(|_| Host::Domain(trunk.config.host.clone()));
-        let mut uri = SipUri::new(host).with_user(e164).with_port(trunk.config.port);
-        let transport = match trunk.config.transport {
-            TrunkTransport::Udp => Transport::Udp,
-            TrunkTransport::Tcp => {
-                uri = uri.with_param("transport", Some("tcp"));
-                Transport::Tcp
-            }
-        };
-        ExternalRoute {
+        let mut uri = SipUri::new(host).with_user(e164);
+        if let Some(port) = trunk.config.port {
+            uri = uri.with_port(port);
+        }
+        if trunk.config.transport == Some(TrunkTransport::Tcp) {
+            uri = uri.with_param("transport", Some("tcp"));
+        }
+        Ok(ExternalRoute {
             trunk: trunk.config.name.clone(),
             target: Uri::Sip(uri),
-            peer: Peer::new(trunk.addr, transport),
+            peer,
+            alternates: peers.collect(),
             from_user: trunk.config.caller_id.clone().unwrap_or_else(|| caller.to_owned()),
             domain: trunk.config.host.clone(),
             to_user: e164.to_owned(),
@@ -251,7 +273,7 @@ impl EgressGate {
                     password: password.clone(),
                 }),
             },
-        }
+        })
     }
 
     fn decide(&self, attempt: &CallAttempt<'_>, dialled: &str) -> GateDecision {
@@ -342,10 +364,19 @@ impl EgressGate {
                 reason: "no trunk to the phone network".into(),
             };
         };
+        let route = match self.route(trunk, destination.e164.as_str(), attempt.caller) {
+            Ok(r) => r,
+            Err(reason) => {
+                inner.engine.call_ended(now, ctx.call);
+                drop(inner);
+                self.send(decision.events, decision.end_calls);
+                return GateDecision::Deny { status: 503, reason };
+            }
+        };
         inner.tracked.insert(attempt.call);
         drop(inner);
         self.send(decision.events, decision.end_calls);
-        GateDecision::Route(self.route(trunk, destination.e164.as_str(), attempt.caller))
+        GateDecision::Route(route)
     }
 }
 

@@ -72,8 +72,7 @@ fn caller_parts(invite: &Request) -> (Option<String>, Option<String>, Option<Str
 impl EgressGate {
     /// Whether `addr` is one of the trunks' addresses.
     pub(crate) fn is_trunk_address(&self, addr: IpAddr) -> bool {
-        let addr = addr.to_canonical();
-        self.trunks.iter().any(|t| t.addr.ip().to_canonical() == addr)
+        self.trunks.iter().any(|t| t.targets.contains_ip(addr))
     }
 
     /// Callers answered without ringing anyone because of a caller-ID block.

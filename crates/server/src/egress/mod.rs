@@ -11,7 +11,8 @@
 //!   -> GateDecision::Route: INVITE to the tenant's trunk (digest answered if challenged)
 //! B2BUA observer: answered / ended -> FraudEngine running counters
 //! driver task: engine deadlines -> end calls crossing a daily cap (B2buaHandle::end_call);
-//!              events -> store (FraudRepo) + mail (SMTP) ; state snapshots -> store
+//!              events -> store (FraudRepo) + mail (SMTP) + signed webhook (HTTP POST);
+//!              state snapshots -> store
 //! ```
 //!
 //! Calls from a trunk (an INVITE from a trunk's address) are not authenticated by digest:
@@ -31,8 +32,16 @@ mod driver;
 mod gate;
 mod inbound;
 mod notify;
+mod resolve;
+mod webhook;
 
 pub use config::{EgressConfig, SmtpConfig, TrunkAuth, TrunkConfig, TrunkTransport};
 pub use driver::{EgressDriver, EgressError, build, stored_event};
 pub use gate::{EgressGate, Observers, ResolvedTrunk, fraud_config};
 pub use notify::{Mailer, alert_text};
+pub use resolve::{
+    Resolution, ResolveError, SipResolver, SipTarget, TargetsNow, TrunkTargets, order_srv,
+};
+pub use webhook::{
+    SIGNATURE_HEADER, WebhookConfig, WebhookError, WebhookSender, is_public, payload, signature,
+};

@@ -210,7 +210,7 @@ pub fn egress_config(carrier: SocketAddr, rates: Option<&str>, smtp: SocketAddr)
         trunks: vec![TrunkConfig {
             name: "carrier".into(),
             host: carrier.ip().to_string(),
-            port: carrier.port(),
+            port: Some(carrier.port()),
             transport: Default::default(),
             auth: TrunkAuth::Ip,
             tenants: vec![],
@@ -219,6 +219,7 @@ pub fn egress_config(carrier: SocketAddr, rates: Option<&str>, smtp: SocketAddr)
         rates_file,
         snapshot_interval_s: 60,
         smtp: Some(SmtpConfig { server: smtp, from: "ringfence@platform.test".into() }),
+        ..EgressConfig::default()
     }
 }
 

@@ -59,6 +59,8 @@ mod tenants;
 mod tokens;
 #[path = "shared/users.rs"]
 mod users;
+#[path = "shared/webhooks.rs"]
+mod webhooks;
 
 impl SqlStore<Db> {
     /// Connects to `url` (e.g. `postgres://ringfence@db.example/ringfence`) with a pool of up

@@ -68,6 +68,8 @@ mod tenants;
 mod tokens;
 #[path = "shared/users.rs"]
 mod users;
+#[path = "shared/webhooks.rs"]
+mod webhooks;
 
 impl SqlStore<Db> {
     /// Database file name inside the data directory.

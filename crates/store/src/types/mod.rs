@@ -12,6 +12,7 @@ mod scalars;
 mod tenant;
 mod token;
 mod user;
+mod webhook;
 
 pub use audit::{Actor, AuditEntry, AuditEvent, BreakKind, ChainBreak, ChainHash, ChainReport};
 pub use call::{
@@ -38,6 +39,7 @@ pub use tenant::{
 };
 pub use token::{ApiToken, NewApiToken, TOKEN_PREFIX, generate_token, token_hash};
 pub use user::{NewUser, Role, TotpSecret, User};
+pub use webhook::{MAX_WEBHOOK_URL, Webhook, WebhookSecret, validate_webhook_url};
 
 pub(crate) use extension::validate_display_name;
 pub(crate) use tenant::validate_tenant_name;

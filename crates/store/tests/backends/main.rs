@@ -37,3 +37,4 @@ mod registrations;
 mod tenants;
 mod tokens;
 mod users;
+mod webhooks;

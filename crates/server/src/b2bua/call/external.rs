@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use ringfence_sip_proto::digest::{DigestClient, Secret};
+use ringfence_sip_proto::transaction::Peer;
 use ringfence_sip_types::header::NameAddr;
 use ringfence_sip_types::{HeaderName, Host, SipUri, Uri};
 use ringfence_store::{CallDirection, Disposition};
@@ -16,13 +17,16 @@ use crate::b2bua::route::{ExternalRoute, InboundDecision};
 use crate::b2bua::routing::dialog_key;
 use crate::b2bua::sdp;
 
-/// What a call to a trunk remembers: the route, and which forks already answered a
-/// challenge (a second challenge means the credentials are wrong).
+/// What a call to a trunk remembers: the route, which forks already answered a
+/// challenge (a second challenge means the credentials are wrong), the trunk's fork and
+/// the servers not tried yet (RFC 3263 §4.3).
 #[derive(Debug)]
 pub(crate) struct TrunkLeg {
     route: ExternalRoute,
     client: Option<DigestClient>,
     challenged: Vec<u64>,
+    fork: Option<usize>,
+    alternates: std::collections::VecDeque<Peer>,
 }
 
 fn name_addr(user: &str, domain: &str) -> NameAddr {
@@ -101,13 +105,83 @@ impl Call {
             .credentials
             .as_ref()
             .map(|c| DigestClient::new(c.username.clone(), Secret::password(c.password.clone())));
-        self.trunk = Some(TrunkLeg { route, client, challenged: Vec::new() });
-        match self.start(invite.clone(), peer, true).await {
-            Some((id, tx)) => {
+        let alternates = route.alternates.iter().copied().collect();
+        self.trunk = Some(TrunkLeg {
+            route,
+            client,
+            challenged: Vec::new(),
+            fork: Some(self.forks.len()),
+            alternates,
+        });
+        let (mut invite, mut peer) = (invite, peer);
+        loop {
+            if let Some((id, tx)) = self.start(invite.clone(), peer, true).await {
                 self.forks.push(Fork { id, tx, invite, peer, tag, status: None, ack: None });
                 self.ring_deadline = Some(Instant::now() + sh.config.ring_timeout);
+                return;
             }
-            None => self.refuse(503, Disposition::Failed, "trunk unreachable", None),
+            let next = self.trunk.as_mut().and_then(|t| t.alternates.pop_front());
+            let Some(next) = next else {
+                return self.refuse(503, Disposition::Failed, "trunk unreachable", None);
+            };
+            tracing::info!(call = %self.id, failed = %peer.addr, next = %next.addr, "trunk server unreachable; trying the next");
+            self.retarget(&mut invite, next);
+            peer = next;
+        }
+    }
+
+    /// `invite` made a new request for `peer`: a new branch, Via and Contact for its
+    /// transport, the next CSeq.
+    fn retarget(&self, invite: &mut ringfence_sip_types::Request, peer: Peer) {
+        let seq = invite.cseq().map_or(1, |c| c.seq) + 1;
+        invite.headers.set(HeaderName::CSeq, &format!("{seq} INVITE"));
+        let local = self.local(peer.transport);
+        let via = build::via(&local, peer.transport, &self.sh.core.new_branch());
+        invite.headers.set(HeaderName::Via, &via.to_string());
+        let contact = build::contact(&local, peer.transport, false);
+        invite.headers.set(HeaderName::Contact, &contact.to_string());
+    }
+
+    /// The trunk's server failed fork `i` with `code` (a transport error or timeout is
+    /// 503/408 here): send the INVITE to the trunk's next server, as RFC 3263 §4.3 says for
+    /// transport errors, timeouts and 503. False when there is none left, or when the
+    /// fork is not the trunk's or the call has moved on.
+    pub(super) async fn trunk_failover(&mut self, i: usize, code: u16) -> bool {
+        if !matches!(code, 408 | 503)
+            || self.outcome.is_some()
+            || self.a.final_sent
+            || self.winner.is_some()
+        {
+            return false;
+        }
+        loop {
+            let Some(trunk) = self.trunk.as_mut() else { return false };
+            if trunk.fork != Some(i) {
+                return false;
+            }
+            let Some(peer) = trunk.alternates.pop_front() else { return false };
+            let name = trunk.route.trunk.clone();
+            let failed = self.forks[i].peer;
+            let mut next = self.forks[i].invite.clone();
+            self.retarget(&mut next, peer);
+            tracing::info!(
+                call = %self.id,
+                trunk = %name,
+                failed = %failed.addr,
+                code,
+                next = %peer.addr,
+                "trunk server failed; trying the next"
+            );
+            if let Some((id, tx)) = self.start(next.clone(), peer, true).await {
+                let f = &mut self.forks[i];
+                f.id = id;
+                f.tx = tx;
+                f.invite = next;
+                f.peer = peer;
+                f.status = None;
+                return true;
+            }
+            self.forks[i].peer = peer;
         }
     }
 

@@ -24,8 +24,13 @@ impl Call {
     pub(super) async fn on_fork_event(&mut self, i: usize, event: ClientEvent) {
         match event {
             ClientEvent::Response(r) => self.on_fork_response(i, r).await,
-            ClientEvent::Timeout => self.fork_failed(i, 408),
-            ClientEvent::TransportError => self.fork_failed(i, 503),
+            ClientEvent::Timeout | ClientEvent::TransportError => {
+                // Another server of the trunk may take it (RFC 3263 §4.3).
+                let code = if matches!(event, ClientEvent::Timeout) { 408 } else { 503 };
+                if !self.trunk_failover(i, code).await {
+                    self.fork_failed(i, code);
+                }
+            }
         }
     }
 
@@ -62,6 +67,9 @@ impl Call {
             return;
         }
         if matches!(code, 401 | 407) && self.answer_trunk_challenge(i, &r).await {
+            return;
+        }
+        if code == 503 && self.trunk_failover(i, code).await {
             return;
         }
         self.fork_failed(i, code);
