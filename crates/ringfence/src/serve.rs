@@ -203,6 +203,8 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .context("starting SIP (check sip_udp / sip_tcp / sip_tls and the [sip] table)")?;
     drop(master);
+    // A suspension by fraud control takes effect on SIP at once (no cached credential).
+    egress.on_suspension(sip.auth().clone());
     let state = AdminState::with_listener(
         store.clone(),
         admin_config,

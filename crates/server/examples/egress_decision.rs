@@ -89,6 +89,7 @@ async fn main() {
     let mut reasons: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     let mut ns = Vec::with_capacity(CALLS as usize);
     let (mut ns_routed, mut ns_refused) = (Vec::new(), Vec::new());
+    let unrestricted = ringfence_store::CallingRestrictions::default();
     for i in 0..CALLS {
         let ext = extensions[(i % EXTENSIONS) as usize];
         let dialled = NUMBERS[(i % NUMBERS.len() as u64) as usize];
@@ -100,6 +101,7 @@ async fn main() {
             destination: Destination::External { dialled },
             origin: CallOrigin::DialledCall,
             source,
+            restrictions: &unrestricted,
         };
         let t0 = Instant::now();
         let d = gate.check(&attempt);

@@ -84,6 +84,7 @@ impl TenantRepo for AnyStore {
         list_tenants() -> Vec<Tenant>;
         rename_tenant(id: TenantId, name: &str, actor: &Actor) -> Tenant;
         update_tenant_settings(id: TenantId, settings: TenantSettings, actor: &Actor) -> Tenant;
+        set_platform_overrides(id: TenantId, overrides: PlatformOverrides, actor: &Actor) -> Tenant;
         delete_tenant(id: TenantId, actor: &Actor) -> ();
     }
 }
@@ -128,6 +129,18 @@ impl ExtensionRepo for AnyStore {
             actor: &Actor
         ) -> Extension;
         set_voicemail_pin(tenant: TenantId, id: ExtensionId, pin_hash: &str, actor: &Actor) -> Extension;
+        set_calling_restrictions(
+            tenant: TenantId,
+            id: ExtensionId,
+            restrictions: &CallingRestrictions,
+            actor: &Actor
+        ) -> Extension;
+        set_call_forwarding(
+            tenant: TenantId,
+            id: ExtensionId,
+            forwarding: &CallForwarding,
+            actor: &Actor
+        ) -> Extension;
         get_sip_credentials(tenant: TenantId, id: ExtensionId) -> Option<SipCredentials>;
         find_sip_account(domain: &SipDomain, number: &ExtensionNumber) -> Option<SipAccount>;
         delete_extension(tenant: TenantId, id: ExtensionId, actor: &Actor) -> ();

@@ -52,6 +52,14 @@ pub trait TenantRepo {
         settings: TenantSettings,
         actor: &Actor,
     ) -> impl Future<Output = Result<Tenant>> + Send;
+    /// Replaces the exceptions a super admin grants the tenant (audited; `updated_at` moves,
+    /// so the compiled egress policy is rebuilt on the next call).
+    fn set_platform_overrides(
+        &self,
+        id: TenantId,
+        overrides: PlatformOverrides,
+        actor: &Actor,
+    ) -> impl Future<Output = Result<Tenant>> + Send;
     /// Deletes the tenant and all its data (users, extensions, numbers, call records,
     /// bindings, tokens) and destroys its data key, in one transaction. Audit events stay.
     fn delete_tenant(&self, id: TenantId, actor: &Actor)
@@ -196,6 +204,22 @@ pub trait ExtensionRepo {
         tenant: TenantId,
         id: ExtensionId,
         update: ExtensionUpdate,
+        actor: &Actor,
+    ) -> impl Future<Output = Result<Extension>> + Send;
+    /// Replaces the extension's calling restrictions (audited).
+    fn set_calling_restrictions(
+        &self,
+        tenant: TenantId,
+        id: ExtensionId,
+        restrictions: &CallingRestrictions,
+        actor: &Actor,
+    ) -> impl Future<Output = Result<Extension>> + Send;
+    /// Replaces the extension's call forwarding (audited).
+    fn set_call_forwarding(
+        &self,
+        tenant: TenantId,
+        id: ExtensionId,
+        forwarding: &CallForwarding,
         actor: &Actor,
     ) -> impl Future<Output = Result<Extension>> + Send;
     /// Replaces the SIP credentials (encrypted), `secret_set_at = now`.

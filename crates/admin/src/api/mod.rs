@@ -1,10 +1,12 @@
 //! Wire types of the REST API (JSON, documented in the OpenAPI document). They are kept apart
 //! from the store's domain types so that the API stays stable when storage changes.
 
+mod calling;
 mod guard;
 mod settings;
 mod views;
 
+pub use calling::*;
 pub use guard::*;
 pub use settings::*;
 pub use views::*;

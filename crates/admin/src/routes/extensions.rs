@@ -31,7 +31,7 @@ pub(crate) struct ExtensionPath {
 }
 
 /// The extension if the caller may act on it: admins of the tenant, or the owning user.
-async fn extension_for(
+pub(super) async fn extension_for(
     state: &AdminState,
     p: &Principal,
     path: &ExtensionPath,
@@ -48,7 +48,7 @@ async fn extension_for(
     Ok((tenant, ext))
 }
 
-fn require_admin(p: &Principal) -> Result<()> {
+pub(super) fn require_admin(p: &Principal) -> Result<()> {
     if p.role == Role::User {
         return Err(Error::forbidden("only admins of this tenant may do this"));
     }

@@ -18,6 +18,7 @@ use crate::state::AdminState;
 
 mod audit;
 mod auth;
+mod calling;
 mod calls;
 mod extensions;
 mod fraud;
@@ -32,6 +33,7 @@ mod webhooks;
 
 pub(crate) use audit::*;
 pub(crate) use auth::*;
+pub(crate) use calling::*;
 pub(crate) use calls::*;
 pub(crate) use extensions::*;
 pub(crate) use fraud::*;
@@ -67,6 +69,7 @@ pub fn router(state: AdminState) -> Router {
         .route(&format!("{t}/settings/credential-policy"), put(put_credential_policy))
         .route(&format!("{t}/settings/fraud-limits"), put(put_fraud_limits))
         .route(&format!("{t}/settings/notifications"), put(put_notifications))
+        .route(&format!("{t}/overrides"), get(get_overrides).put(put_overrides))
         .route(&format!("{t}/users"), get(list_users).post(create_user))
         .route(&format!("{t}/users/{{user_id}}"), get(get_user).delete(delete_user))
         .route(&format!("{t}/users/{{user_id}}/role"), put(set_role))
@@ -87,6 +90,14 @@ pub fn router(state: AdminState) -> Router {
             post(reset_sip_password),
         )
         .route(&format!("{t}/extensions/{{extension_id}}/pin"), put(set_pin))
+        .route(
+            &format!("{t}/extensions/{{extension_id}}/restrictions"),
+            get(get_restrictions).put(put_restrictions),
+        )
+        .route(
+            &format!("{t}/extensions/{{extension_id}}/forwarding"),
+            get(get_forwarding).put(put_forwarding),
+        )
         .route(&format!("{t}/numbers"), get(list_numbers).post(create_number))
         .route(
             &format!("{t}/numbers/{{number_id}}"),

@@ -35,6 +35,7 @@ mod tests {
             name: "t".into(),
             domain: SipDomain::parse("t.example").unwrap(),
             settings,
+            overrides: Default::default(),
             created_at: ringfence_store::now(),
             updated_at: ringfence_store::now(),
         }

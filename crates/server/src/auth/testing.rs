@@ -34,6 +34,7 @@ impl Fake {
             name: "t".into(),
             domain: SipDomain::parse(REALM).unwrap(),
             settings,
+            overrides: Default::default(),
             created_at: now,
             updated_at: now,
         };
@@ -49,6 +50,8 @@ impl Fake {
             pin_hash: None,
             pin_set_at: None,
             created_at: now,
+            restrictions: Default::default(),
+            forwarding: Default::default(),
         };
         Fake { tenant, extension, queries: AtomicUsize::new(0), fail: Mutex::new(false) }
     }

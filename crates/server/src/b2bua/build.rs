@@ -121,7 +121,11 @@ impl Body {
     }
 }
 
-fn set_body(headers: &mut ringfence_sip_types::Headers, dst: &mut Vec<u8>, body: Option<Body>) {
+pub(crate) fn set_body(
+    headers: &mut ringfence_sip_types::Headers,
+    dst: &mut Vec<u8>,
+    body: Option<Body>,
+) {
     headers.remove(HeaderName::ContentLength);
     headers.remove(HeaderName::ContentType);
     if let Some(b) = body {

@@ -13,7 +13,9 @@ use std::fmt;
 use std::time::SystemTime;
 
 use ringfence_sip_proto::transaction::{Peer, Transport};
-use ringfence_store::{EncryptionRequirement, ExtensionId, NewCallRecord, Tenant, TenantId};
+use ringfence_store::{
+    CallingRestrictions, EncryptionRequirement, ExtensionId, NewCallRecord, Tenant, TenantId,
+};
 
 /// A call in progress, unique while the process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -174,6 +176,10 @@ pub struct CallAttempt<'a> {
     pub origin: CallOrigin,
     /// Where the caller's request came from.
     pub source: Peer,
+    /// The restrictions of the extension on whose behalf the call leaves (the caller for
+    /// dialled calls, the forwarding extension for forwards, the transferring one for
+    /// transfers).
+    pub restrictions: &'a CallingRestrictions,
 }
 
 /// The gate's answer.
@@ -291,6 +297,7 @@ mod tests {
             name: "t".into(),
             domain: SipDomain::parse("t.example").unwrap(),
             settings: TenantSettings::new(CountryCode::parse("DE").unwrap()),
+            overrides: Default::default(),
             created_at: ringfence_store::now(),
             updated_at: ringfence_store::now(),
         };
@@ -302,6 +309,7 @@ mod tests {
             destination: Destination::Extension { number: "101", id: ExtensionId::random() },
             origin: CallOrigin::DialledCall,
             source: Peer::new("192.0.2.1:5060".parse().unwrap(), Transport::Udp),
+            restrictions: &CallingRestrictions::default(),
         };
         assert_eq!(InternalOnly.check(&attempt), GateDecision::Allow);
         attempt.destination = Destination::External { dialled: "+4930123456" };

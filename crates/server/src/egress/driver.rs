@@ -272,7 +272,11 @@ where
                     .update_extension(tenant.id, id, update, &Actor::system("fraud"))
                     .await
                 {
-                    Ok(_) => {
+                    Ok(ext) => {
+                        // A cached credential must not register or call again.
+                        if let Some(l) = self.gate.suspended.get() {
+                            l.extension_suspended(tenant.domain.as_str(), ext.number.as_str());
+                        }
                         tracing::warn!(extension = %id, "extension suspended by fraud control")
                     }
                     Err(err) => tracing::error!(error = %err, "suspension not stored"),

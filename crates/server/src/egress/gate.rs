@@ -14,7 +14,7 @@ use ringfence_fraud::{
 };
 use ringfence_policy::{
     Country, EgressDecision, EgressOrigin, EgressPolicy, EgressRequest, ExtensionPattern,
-    LocalTarget, NumberClassifier, PlatformOverrides, TenantPolicy,
+    ExtensionRestrictions, LocalTarget, NumberClassifier, PlatformOverrides, TenantPolicy,
 };
 use ringfence_sip_proto::transaction::{Peer, Transport};
 use ringfence_sip_types::{Host, SipUri, Uri};
@@ -97,6 +97,23 @@ pub struct EgressGate {
     pub(crate) inbound_blocked: std::sync::atomic::AtomicU64,
     /// Wakes the driver when the engine's next deadline may have moved.
     pub(crate) wake: Arc<Notify>,
+    /// Told when fraud control suspends an extension (to forget cached credentials).
+    pub(crate) suspended: std::sync::OnceLock<Arc<dyn SuspensionListener>>,
+}
+
+/// Hears that fraud control suspended (disabled) an extension, so whatever caches its
+/// credentials forgets them at once: the SIP authenticator
+/// ([`crate::auth::Authenticator::invalidate_extension`]) must not let a cached credential
+/// register or call again.
+pub trait SuspensionListener: Send + Sync + 'static {
+    /// Extension `number` of the tenant whose SIP domain is `domain` was suspended.
+    fn extension_suspended(&self, domain: &str, number: &str);
+}
+
+impl SuspensionListener for crate::auth::Authenticator {
+    fn extension_suspended(&self, domain: &str, number: &str) {
+        self.invalidate_extension(domain, number);
+    }
 }
 
 impl std::fmt::Debug for EgressGate {
@@ -164,13 +181,43 @@ fn egress_policy(
         international_calling: s.international_calling,
         allowed_countries: s.allowed_countries.iter().map(country).collect::<Result<_, _>>()?,
     };
+    let o = &tenant.overrides;
+    let overrides = PlatformOverrides {
+        allow_premium_rate: o.allow_premium_rate,
+        allow_shared_cost: o.allow_shared_cost,
+        allow_high_risk: o.allow_high_risk,
+        allow_non_geographic: o.allow_non_geographic,
+    };
     EgressPolicy::new(
         policy,
-        PlatformOverrides::default(),
+        overrides,
         ExtensionPattern::custom(|s| ExtensionNumber::parse(s).is_ok()),
         classifier.clone(),
     )
     .map_err(|e| e.to_string())
+}
+
+/// The policy's form of an extension's stored restrictions (countries the policy cannot
+/// read are dropped from `only_countries`, which only narrows further).
+pub(crate) fn restrictions(r: &ringfence_store::CallingRestrictions) -> ExtensionRestrictions {
+    use ringfence_store::CallPath;
+    ExtensionRestrictions {
+        domestic_only: r.domestic_only,
+        only_countries: r
+            .only_countries
+            .as_ref()
+            .map(|set| set.iter().filter_map(|c| Country::parse(c.as_str()).ok()).collect()),
+        denied_origins: r
+            .denied_paths
+            .iter()
+            .map(|p| match p {
+                CallPath::DialledCall => EgressOrigin::DialledCall,
+                CallPath::Forward => EgressOrigin::Forward,
+                CallPath::Transfer => EgressOrigin::Transfer,
+                CallPath::Callback => EgressOrigin::Callback,
+            })
+            .collect(),
+    }
 }
 
 fn origin(o: CallOrigin) -> EgressOrigin {
@@ -199,8 +246,15 @@ impl EgressGate {
             directory: None,
             inbound_blocked: std::sync::atomic::AtomicU64::new(0),
             wake: Arc::new(Notify::new()),
+            suspended: std::sync::OnceLock::new(),
         };
         (gate, rx)
+    }
+
+    /// Sets who hears about suspensions (once; later calls are ignored). `ringfence serve`
+    /// passes the SIP authenticator.
+    pub fn on_suspension(&self, listener: Arc<dyn SuspensionListener>) {
+        let _ = self.suspended.set(listener);
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -305,8 +359,9 @@ impl EgressGate {
         }
         let policy = inner.tenants[&tenant.id].policy.clone();
         let home = policy.tenant().home_country;
-        let destination = match policy.decide(&EgressRequest::new(origin(attempt.origin), dialled))
-        {
+        let narrowed = restrictions(attempt.restrictions);
+        let request = EgressRequest::new(origin(attempt.origin), dialled).restricted_by(&narrowed);
+        let destination = match policy.decide(&request) {
             EgressDecision::Allow { destination } => destination,
             EgressDecision::Internal(target) => {
                 let what = match target {

@@ -37,7 +37,7 @@ mod webhook;
 
 pub use config::{EgressConfig, SmtpConfig, TrunkAuth, TrunkConfig, TrunkTransport};
 pub use driver::{EgressDriver, EgressError, build, stored_event};
-pub use gate::{EgressGate, Observers, ResolvedTrunk, fraud_config};
+pub use gate::{EgressGate, Observers, ResolvedTrunk, SuspensionListener, fraud_config};
 pub use notify::{Mailer, alert_text};
 pub use resolve::{
     Resolution, ResolveError, SipResolver, SipTarget, TargetsNow, TrunkTargets, order_srv,

@@ -39,6 +39,10 @@ pub struct Extension {
     /// When the extension was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// What this extension may not call, within the tenant's policy.
+    pub restrictions: super::CallingRestrictions,
+    /// Its call forwarding.
+    pub forwarding: super::CallForwarding,
 }
 
 /// Input for creating an extension.

@@ -2,6 +2,7 @@
 
 mod audit;
 mod call;
+mod calling;
 mod extension;
 mod fraud;
 mod guard_rule;
@@ -18,6 +19,10 @@ pub use audit::{Actor, AuditEntry, AuditEvent, BreakKind, ChainBreak, ChainHash,
 pub use call::{
     CallCursor, CallDirection, CallFilter, CallPage, CallRecord, Disposition, MAX_PAGE_SIZE,
     NewCallRecord, Transport,
+};
+pub use calling::{
+    CallForwarding, CallPath, CallingRestrictions, FORWARD_NO_ANSWER_SECONDS, MAX_FORWARD_TARGET,
+    MAX_RESTRICTED_COUNTRIES, PlatformOverrides,
 };
 pub use extension::{Extension, ExtensionUpdate, NewExtension, SipAccount, SipCredentials};
 pub use fraud::{

@@ -21,10 +21,13 @@ pub struct Tenant {
     /// Everything the tenant's admins control.
     #[serde(flatten)]
     pub settings: TenantSettings,
+    /// Exceptions a super admin granted (premium rate, ...); all off by default.
+    #[serde(default)]
+    pub overrides: super::PlatformOverrides,
     /// When the tenant was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// When name or settings last changed.
+    /// When name, settings or overrides last changed.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }

@@ -27,6 +27,7 @@ macro_rules! both_backends {
 
 mod at_rest;
 mod audit;
+mod calling;
 mod calls;
 mod extensions;
 mod fraud;

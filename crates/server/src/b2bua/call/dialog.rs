@@ -47,6 +47,7 @@ impl Call {
             Method::Invite | Method::Update | Method::Info | Method::Message => {
                 self.relay(side, tx, request).await;
             }
+            Method::Refer => self.on_refer(side, tx, request).await,
             _ => self.reply(tx, &request, 501),
         }
     }

@@ -62,7 +62,7 @@ impl Call {
                 s,
                 self.a.source.transport,
                 route.peer.transport,
-                Some(0),
+                Some(self.forks.len()),
             ) {
                 Ok(b) => Some(Body::sdp(b)),
                 Err(r) => {

@@ -12,8 +12,10 @@
 
 mod dialog;
 mod external;
+mod forward;
 mod ringing;
 mod setup;
+mod transfer;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -206,6 +208,22 @@ pub(crate) struct Call {
     active: Option<ActiveGuard>,
     /// Set when the call goes to a trunk.
     trunk: Option<external::TrunkLeg>,
+    /// Forks before this index were rung before a forward (their answers are unwanted).
+    fork_base: usize,
+    /// The forwarding of the extension being rung.
+    forwarding: Option<forward::ForwardPlan>,
+    /// A forward decided, for the loop to carry out.
+    pending_forward: Option<forward::PendingForward>,
+    /// Forwards followed so far.
+    forward_hops: u8,
+    /// The From of the INVITEs to the callee's devices (kept for forwards).
+    ring_from: Option<NameAddr>,
+    /// The caller's display name (kept for forwards to a trunk).
+    caller_name: String,
+    /// A blind transfer (REFER) in progress.
+    transfer: Option<transfer::Transfer>,
+    /// Our ACKs to transfer targets' 2xx, by our tag (resent when a 2xx is repeated).
+    transfer_acks: Vec<(String, Request)>,
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -267,14 +285,29 @@ impl Call {
             bye_after_ack: [false; 2],
             active: None,
             trunk: None,
+            fork_base: 0,
+            forwarding: None,
+            pending_forward: None,
+            forward_hops: 0,
+            ring_from: None,
+            caller_name: String::new(),
+            transfer: None,
+            transfer_acks: Vec::new(),
         }
     }
 
     /// Runs the call to its end.
     pub(crate) async fn run(mut self) {
         self.setup().await;
-        // After the end, linger only while a BYE waits for an ACK.
-        while self.outcome.is_none() || self.bye_after_ack.contains(&true) {
+        loop {
+            // Forwards decided while ringing are carried out here, one at a time.
+            while let Some(p) = self.pending_forward.take() {
+                self.forward(p).await;
+            }
+            // After the end, linger only while a BYE waits for an ACK.
+            if self.outcome.is_some() && !self.bye_after_ack.contains(&true) {
+                break;
+            }
             let deadline = self.next_deadline();
             tokio::select! {
                 input = self.rx.recv() => match input {
@@ -305,6 +338,8 @@ impl Call {
             Input::Client { id, event } => {
                 if let Some(i) = self.forks.iter().position(|f| f.id == id) {
                     self.on_fork_event(i, event).await;
+                } else if self.is_transfer_client(id) {
+                    self.on_transfer_event(id, event).await;
                 } else {
                     self.on_relay_event(id, event).await;
                 }
@@ -386,6 +421,15 @@ impl Call {
     fn side_of(&self, request: &Request) -> Option<Side> {
         let to = request.to().ok()?;
         let tag = to.tag()?;
+        if self.legs.len() == 2 {
+            // Answered: by the dialogs (a transfer may have replaced a leg).
+            let call_id = request.call_id().ok()?;
+            let i = self.legs.iter().position(|l| {
+                let id = l.dialog.id();
+                id.local_tag == tag && id.call_id == call_id
+            })?;
+            return Some(if i == 0 { Side::Caller } else { Side::Callee });
+        }
         if tag == self.a.tag {
             return Some(Side::Caller);
         }
@@ -578,6 +622,7 @@ impl Call {
         }
         self.set_outcome(disposition, Some(200), reason);
         self.end_deadline = None;
+        self.abandon_transfer().await;
         for i in 0..self.legs.len() {
             if self.legs[i].bye_received {
                 continue;

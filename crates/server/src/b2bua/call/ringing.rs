@@ -9,6 +9,7 @@ use ringfence_sip_types::{HeaderName, Method, Request, Response};
 use ringfence_store::Disposition;
 use time::OffsetDateTime;
 
+use super::forward::ForwardWhen;
 use super::{Answer, Call, Deferred, Leg};
 use crate::b2bua::build::{self, Body};
 use crate::b2bua::hooks::{SdpKind, Side};
@@ -40,7 +41,7 @@ impl Call {
             return;
         }
         if code < 200 {
-            if self.winner.is_none() && self.outcome.is_none() {
+            if self.winner.is_none() && self.outcome.is_none() && i >= self.fork_base {
                 self.relay_provisional(i, &r);
             }
             return;
@@ -48,7 +49,9 @@ impl Call {
         if r.status.is_success() {
             let remote = r.to().ok().and_then(|t| t.tag().map(str::to_owned));
             match self.winner {
-                None if !self.a.final_sent && self.outcome.is_none() => self.on_answer(i, r).await,
+                None if !self.a.final_sent && self.outcome.is_none() && i >= self.fork_base => {
+                    self.on_answer(i, r).await;
+                }
                 Some(w)
                     if w == i
                         && self.legs.get(1).map(|l| &l.dialog.id().remote_tag)
@@ -105,11 +108,21 @@ impl Call {
         if self.winner.is_some() || self.a.final_sent || self.outcome.is_some() {
             return;
         }
-        if self.forks.iter().any(|f| f.status.is_none()) {
+        // Forks of a round before a forward no longer decide anything.
+        let round = &self.forks[self.fork_base.min(self.forks.len())..];
+        if i < self.fork_base || round.iter().any(|f| f.status.is_none()) {
             return;
         }
-        let statuses: Vec<u16> = self.forks.iter().filter_map(|f| f.status).collect();
+        let statuses: Vec<u16> = round.iter().filter_map(|f| f.status).collect();
         let status = choose_final(&statuses);
+        let when = match status {
+            486 | 600 => Some(ForwardWhen::Busy),
+            480 | 408 | 503 => Some(ForwardWhen::NoAnswer),
+            _ => None,
+        };
+        if when.is_some_and(|w| self.divert(w)) {
+            return;
+        }
         let list: Vec<String> = statuses.iter().map(u16::to_string).collect();
         let reason = format!("devices answered {}", list.join(", "));
         self.refuse(status, disposition_for(status), &reason, None);
@@ -258,6 +271,9 @@ impl Call {
     /// Nobody answered in time.
     pub(super) fn ring_timeout(&mut self) {
         self.cancel_forks(&[]);
+        if self.divert(ForwardWhen::NoAnswer) {
+            return;
+        }
         self.refuse(480, Disposition::NoAnswer, "no answer", None);
     }
 
@@ -277,6 +293,9 @@ impl Call {
 
     /// A 2xx to one of our INVITEs after its transaction ended.
     pub(super) async fn on_stray(&mut self, response: Response, source: Peer) {
+        if self.transfer_stray(&response, source) {
+            return;
+        }
         let from_tag = response.from().ok().and_then(|f| f.tag().map(str::to_owned));
         let remote = response.to().ok().and_then(|t| t.tag().map(str::to_owned));
         let fork = self.forks.iter().position(|f| Some(&f.tag) == from_tag.as_ref());

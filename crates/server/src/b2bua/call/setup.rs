@@ -1,12 +1,11 @@
 //! Setting a call up: authentication, tenant rules, callee, gate, contacts, forks.
 
-use std::sync::atomic::Ordering;
-use std::time::Instant;
-
 use ringfence_sip_types::header::NameAddr;
 use ringfence_sip_types::{Host, SipUri, Uri};
 use ringfence_store::{CallDirection, Disposition, EncryptionRequirement, ExtensionNumber};
+use std::sync::atomic::Ordering;
 
+use super::forward::{ForwardPlan, ForwardWhen};
 use super::{ActiveGuard, Call, Fork, Parties};
 use crate::auth::{AuthOutcome, ChallengeKind, realm_of};
 use crate::b2bua::build::{self, Body, CalleeInvite};
@@ -134,7 +133,19 @@ impl Call {
                 return self.refuse(500, Disposition::Failed, "store unavailable", None);
             }
         };
-        let caller_name = caller_ext.ok().flatten().map(|e| e.display_name).unwrap_or_default();
+        // The caller's restrictions narrow what the gate allows: without them, no call.
+        let caller_ext = match caller_ext {
+            Ok(Some(x)) => x,
+            Ok(None) => {
+                return self.refuse(403, Disposition::Failed, "caller's extension is gone", None);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "caller lookup failed");
+                return self.refuse(500, Disposition::Failed, "store unavailable", None);
+            }
+        };
+        let caller_name = caller_ext.display_name.clone();
+        self.caller_name.clone_from(&caller_name);
         if is_extension && callee.is_none() {
             return self.refuse(404, Disposition::Failed, "no such extension", None);
         }
@@ -150,6 +161,7 @@ impl Call {
             destination,
             origin: CallOrigin::DialledCall,
             source: self.a.source,
+            restrictions: &caller_ext.restrictions,
         });
         if callee.is_none() {
             self.log.direction = CallDirection::Outbound;
@@ -193,6 +205,11 @@ impl Call {
         if !callee.enabled {
             return self.refuse(480, Disposition::Unavailable, "extension disabled", None);
         }
+        self.ring_from = Some(from.clone());
+        self.forwarding = ForwardPlan::of(&callee);
+        if self.divert(ForwardWhen::Always) {
+            return;
+        }
 
         // Where the callee can be reached: every live contact, TLS only when required or
         // when the offer carries SRTP keys that would cross to the callee (they must never
@@ -204,6 +221,9 @@ impl Call {
         let targets: Vec<Location> =
             all.into_iter().filter(|l| !tls_only || l.peer.transport.is_secure()).collect();
         if targets.is_empty() {
+            if self.divert(ForwardWhen::NoAnswer) {
+                return;
+            }
             let reason = if registered == 0 {
                 "callee not registered"
             } else {
@@ -215,7 +235,8 @@ impl Call {
         // One INVITE per device.
         let to = aor(callee.number.as_str(), &domain);
         let mut refusal = None;
-        for (i, loc) in targets.iter().enumerate() {
+        for loc in &targets {
+            let i = self.forks.len();
             let body = match sdp::request_sdp(&self.a.invite) {
                 Some(s) => match self.rewrite(
                     Side::Caller,
@@ -264,7 +285,10 @@ impl Call {
                 });
             }
         }
-        if self.forks.is_empty() {
+        if self.forks.len() == self.fork_base {
+            if refusal.is_none() && self.divert(ForwardWhen::NoAnswer) {
+                return;
+            }
             return match refusal {
                 Some(r) => self.refuse(r.status, Disposition::Failed, &r.warning, Some(&r.warning)),
                 None => {
@@ -273,6 +297,6 @@ impl Call {
             };
         }
         tracing::debug!(call = %self.id, forks = self.forks.len(), "callee ringing");
-        self.ring_deadline = Some(Instant::now() + sh.config.ring_timeout);
+        self.ring_deadline = Some(self.ring_deadline_for_round());
     }
 }

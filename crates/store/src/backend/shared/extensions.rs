@@ -37,7 +37,11 @@ macro_rules! cols {
             $p,
             "pin_set_at, ",
             $p,
-            "created_at"
+            "created_at, ",
+            $p,
+            "restrictions, ",
+            $p,
+            "forwarding"
         )
     };
 }
@@ -57,6 +61,8 @@ fn extension_from_row(row: &Row) -> Result<Extension> {
         pin_hash: get(row, "pin_hash")?,
         pin_set_at: get_opt_ts(row, "pin_set_at")?,
         created_at: get_ts(row, "created_at")?,
+        restrictions: get::<sqlx::types::Json<CallingRestrictions>>(row, "restrictions")?.0,
+        forwarding: get::<sqlx::types::Json<CallForwarding>>(row, "forwarding")?.0,
     })
 }
 
@@ -259,6 +265,76 @@ impl ExtensionRepo for SqlStore<Db> {
         });
         audit(&mut tx, Some(tenant), actor, "extension.update", format!("extension:{id}"), extra)
             .await?;
+        tx.commit().await?;
+        Ok(ext)
+    }
+
+    async fn set_calling_restrictions(
+        &self,
+        tenant: TenantId,
+        id: ExtensionId,
+        restrictions: &CallingRestrictions,
+        actor: &Actor,
+    ) -> Result<Extension> {
+        restrictions.validate()?;
+        let mut tx = begin_write(&self.pool).await?;
+        let sql = concat!(
+            "UPDATE extensions SET restrictions = $3 WHERE tenant_id = $1 AND id = $2 RETURNING ",
+            cols!("")
+        );
+        let row = sqlx::query(sql)
+            .bind(tenant.0)
+            .bind(id.0)
+            .bind(sqlx::types::Json(restrictions))
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(NOT_FOUND)?;
+        let ext = extension_from_row(&row)?;
+        let extra = json!({ "restrictions": restrictions });
+        audit(
+            &mut tx,
+            Some(tenant),
+            actor,
+            "extension.set_restrictions",
+            format!("extension:{id}"),
+            extra,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ext)
+    }
+
+    async fn set_call_forwarding(
+        &self,
+        tenant: TenantId,
+        id: ExtensionId,
+        forwarding: &CallForwarding,
+        actor: &Actor,
+    ) -> Result<Extension> {
+        forwarding.validate()?;
+        let mut tx = begin_write(&self.pool).await?;
+        let sql = concat!(
+            "UPDATE extensions SET forwarding = $3 WHERE tenant_id = $1 AND id = $2 RETURNING ",
+            cols!("")
+        );
+        let row = sqlx::query(sql)
+            .bind(tenant.0)
+            .bind(id.0)
+            .bind(sqlx::types::Json(forwarding))
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(NOT_FOUND)?;
+        let ext = extension_from_row(&row)?;
+        let extra = json!({ "forwarding": forwarding });
+        audit(
+            &mut tx,
+            Some(tenant),
+            actor,
+            "extension.set_forwarding",
+            format!("extension:{id}"),
+            extra,
+        )
+        .await?;
         tx.commit().await?;
         Ok(ext)
     }

@@ -14,17 +14,19 @@ use crate::types::*;
 
 macro_rules! cols {
     () => {
-        "id, name, domain, settings, created_at, updated_at"
+        "id, name, domain, settings, overrides, created_at, updated_at"
     };
 }
 
 fn tenant_from_row(row: &Row) -> Result<Tenant> {
     let settings: Json<TenantSettings> = get(row, "settings")?;
+    let overrides: Json<PlatformOverrides> = get(row, "overrides")?;
     Ok(Tenant {
         id: get_id(row, "id")?,
         name: get(row, "name")?,
         domain: get_parsed(row, "domain", SipDomain::parse)?,
         settings: settings.0,
+        overrides: overrides.0,
         created_at: get_ts(row, "created_at")?,
         updated_at: get_ts(row, "updated_at")?,
     })
@@ -133,6 +135,32 @@ impl TenantRepo for SqlStore<Db> {
         }
         let extra = json!({ "settings": logged });
         audit(&mut tx, Some(id), actor, "tenant.update_settings", format!("tenant:{id}"), extra)
+            .await?;
+        tx.commit().await?;
+        Ok(tenant)
+    }
+
+    async fn set_platform_overrides(
+        &self,
+        id: TenantId,
+        overrides: PlatformOverrides,
+        actor: &Actor,
+    ) -> Result<Tenant> {
+        let mut tx = begin_write(&self.pool).await?;
+        let sql = concat!(
+            "UPDATE tenants SET overrides = $2, updated_at = $3 WHERE id = $1 RETURNING ",
+            cols!()
+        );
+        let row = sqlx::query(sql)
+            .bind(id.0)
+            .bind(Json(&overrides))
+            .bind(ts(now()))
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound { what: "tenant" })?;
+        let tenant = tenant_from_row(&row)?;
+        let extra = json!({ "overrides": overrides });
+        audit(&mut tx, Some(id), actor, "tenant.set_overrides", format!("tenant:{id}"), extra)
             .await?;
         tx.commit().await?;
         Ok(tenant)
