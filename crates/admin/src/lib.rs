@@ -30,6 +30,7 @@ mod routes;
 mod server;
 mod state;
 pub mod tls;
+pub mod trunks;
 
 pub use error::{Error, ErrorBody, Result};
 pub use routes::router;

@@ -37,7 +37,7 @@ use crate::routes::*;
         expired_secrets,
         list_bans, lift_ban, list_global_rules, create_global_rule, delete_global_rule,
         list_tenant_bans, lift_tenant_ban, list_tenant_rules, create_tenant_rule,
-        delete_tenant_rule, metrics,
+        delete_tenant_rule, metrics, list_trunks,
     ),
     components(schemas(crate::ErrorBody)),
     modifiers(&SecuritySchemes, &ErrorResponses),
@@ -55,6 +55,7 @@ use crate::routes::*;
         (name = "tokens", description = "API tokens"),
         (name = "reports", description = "Reports"),
         (name = "guard", description = "Perimeter guard: bans, permanent allow/deny entries, metrics"),
+        (name = "trunks", description = "SIP trunks: where their calls go, their registration with the carrier"),
     )
 )]
 pub struct ApiDoc;

@@ -60,6 +60,7 @@ struct Inner {
     store: AnyStore,
     listener: Arc<dyn ChangeListener>,
     guard: OnceLock<Arc<dyn GuardControl>>,
+    trunks: OnceLock<Arc<dyn crate::trunks::TrunkStatus>>,
     sessions: SessionStore,
     ip_throttle: IpThrottle,
     config: AdminConfig,
@@ -96,6 +97,7 @@ impl AdminState {
             store,
             listener,
             guard: OnceLock::new(),
+            trunks: OnceLock::new(),
             sessions: SessionStore::new(config.sessions.clone()),
             ip_throttle: IpThrottle::new(config.ip_lockout.clone()),
             config,
@@ -127,6 +129,17 @@ impl AdminState {
     /// entries.
     pub fn set_guard(&self, guard: Arc<dyn GuardControl>) -> bool {
         self.0.guard.set(guard).is_ok()
+    }
+
+    /// Attaches the running trunks (once; a later call changes nothing and returns false).
+    /// Without them the trunk list is empty.
+    pub fn set_trunks(&self, trunks: Arc<dyn crate::trunks::TrunkStatus>) -> bool {
+        self.0.trunks.set(trunks).is_ok()
+    }
+
+    /// The running trunks, if attached.
+    pub fn trunks(&self) -> Option<&dyn crate::trunks::TrunkStatus> {
+        self.0.trunks.get().map(|t| &**t)
     }
 
     /// The running perimeter guard.

@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod guard;
 pub mod serve;
+mod trunks;
 
 use clap::Parser as _;
 

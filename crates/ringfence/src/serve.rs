@@ -215,6 +215,12 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         sip.transports().clone(),
         store.clone(),
     )));
+    // Trunks with `register = true` register with their carrier (unregistered at shutdown).
+    let registrations = ringfence_server::egress::Registrations::start(sip.core().clone(), &egress);
+    state.set_trunks(Arc::new(crate::trunks::TrunkControl {
+        gate: egress.clone(),
+        registrations: registrations.watch(),
+    }));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks: JoinSet<anyhow::Result<&'static str>> = JoinSet::new();
@@ -247,6 +253,7 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         Some(done) = tasks.join_next() => {
             // A service ended on its own: stop the others too, then report.
             let _ = stop_tx.send(true);
+            registrations.stop().await;
             end_calls(&b2bua).await;
             stop_media(media.as_ref()).await;
             egress_stop.cancel();
@@ -259,6 +266,7 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         }
     }
     let _ = stop_tx.send(true);
+    registrations.stop().await;
     end_calls(&b2bua).await;
     stop_media(media.as_ref()).await;
     // Saves the fraud engine's state (daily counters, baselines) before the store closes.

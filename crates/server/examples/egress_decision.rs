@@ -61,6 +61,9 @@ async fn main() {
             auth: TrunkAuth::Ip,
             tenants: vec![],
             caller_id: None,
+            register: false,
+            register_expires_s: None,
+            realm: None,
         }],
         ..EgressConfig::default()
     };

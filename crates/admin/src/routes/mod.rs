@@ -28,6 +28,7 @@ mod reports;
 mod settings;
 mod tenants;
 mod tokens;
+mod trunks;
 mod users;
 mod webhooks;
 
@@ -43,6 +44,7 @@ pub(crate) use reports::*;
 pub(crate) use settings::*;
 pub(crate) use tenants::*;
 pub(crate) use tokens::*;
+pub(crate) use trunks::*;
 pub(crate) use users::*;
 pub(crate) use webhooks::*;
 
@@ -125,6 +127,7 @@ pub fn router(state: AdminState) -> Router {
         .route(&format!("{t}/guard/rules"), get(list_tenant_rules).post(create_tenant_rule))
         .route(&format!("{t}/guard/rules/{{rule_id}}"), delete(delete_tenant_rule))
         .route("/api/v1/metrics", get(metrics))
+        .route("/api/v1/trunks", get(list_trunks))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -71,6 +71,18 @@ pub struct TrunkConfig {
     /// Caller ID presented to the carrier (E.164); default: the calling extension's number.
     #[serde(default)]
     pub caller_id: Option<String>,
+    /// Register with the carrier (REGISTER to `host`, answering its challenge with the
+    /// digest credentials of `auth`); calls it sends to the registered Contact are routed
+    /// by the number in their To header. Default false.
+    #[serde(default)]
+    pub register: bool,
+    /// Registration lifetime asked for, in seconds (default 3600; refreshed before it runs
+    /// out).
+    #[serde(default)]
+    pub register_expires_s: Option<u32>,
+    /// The realm the carrier's challenges must name for us to answer them (default: any).
+    #[serde(default)]
+    pub realm: Option<String>,
 }
 
 /// SMTP relay for fraud alerts (plain SMTP to a local relay, e.g. the host's MTA).

@@ -45,13 +45,23 @@ fn user_of(uri: &Uri) -> Option<String> {
     uri.as_sip().and_then(|u| u.user_unescaped()).map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
-/// The number called, in E.164: `+` and digits, or digits alone (taken as E.164 without
-/// the `+`, as many carriers send it).
-fn called_number(invite: &Request) -> Option<E164> {
-    let user = user_of(&invite.uri)?;
+/// `user` as E.164: `+` and digits, or digits alone (taken as E.164 without the `+`, as
+/// many carriers send it).
+fn number_of(user: &str) -> Option<E164> {
     let user = user.split(';').next().unwrap_or("");
     let digits = user.strip_prefix('+').unwrap_or(user);
     E164::parse(&format!("+{digits}")).ok()
+}
+
+/// The number called: the Request-URI's user, or, for a call to the Contact a trunk
+/// registered (its user is one of `registered`), the To header's user.
+fn called_number(invite: &Request, registered: &[&str]) -> Option<E164> {
+    let user = user_of(&invite.uri)?;
+    if registered.contains(&user.as_str()) {
+        let to = invite.to().ok()?.to_owned();
+        return number_of(&user_of(&to.uri)?);
+    }
+    number_of(&user)
 }
 
 /// The caller's identity: P-Asserted-Identity from the trunk if present, else From.
@@ -109,7 +119,16 @@ impl EgressGate {
                 reason,
             }
         };
-        let Some(did) = called_number(invite) else {
+        let registered: Vec<&str> = self
+            .trunks
+            .iter()
+            .filter(|t| t.config.register)
+            .map(|t| match &t.config.auth {
+                super::config::TrunkAuth::Digest { username, .. } => username.as_str(),
+                super::config::TrunkAuth::Ip => t.config.name.as_str(),
+            })
+            .collect();
+        let Some(did) = called_number(invite, &registered) else {
             let dialled = user_of(&invite.uri).unwrap_or_default();
             return refuse(None, dialled, 404, "Not Found", "not a number".into());
         };

@@ -32,6 +32,7 @@ mod driver;
 mod gate;
 mod inbound;
 mod notify;
+mod register;
 mod resolve;
 mod webhook;
 
@@ -39,6 +40,10 @@ pub use config::{EgressConfig, SmtpConfig, TrunkAuth, TrunkConfig, TrunkTranspor
 pub use driver::{EgressDriver, EgressError, build, stored_event};
 pub use gate::{EgressGate, Observers, ResolvedTrunk, SuspensionListener, fraud_config};
 pub use notify::{Mailer, alert_text};
+pub use register::{
+    RegistrationState, RegistrationStatus, Registrations, RegistrationsView, refresh_after,
+    retry_after,
+};
 pub use resolve::{
     Resolution, ResolveError, SipResolver, SipTarget, TargetsNow, TrunkTargets, order_srv,
 };

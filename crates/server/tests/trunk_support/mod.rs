@@ -194,6 +194,8 @@ pub struct TrunkEnv {
     pub gate: Arc<EgressGate>,
     pub caller: ExtensionId,
     pub config: EgressConfig,
+    /// The trunks' registrations with their carrier.
+    pub registrations: Option<egress::Registrations>,
     stop: CancellationToken,
     driver: Option<JoinHandle<()>>,
 }
@@ -215,6 +217,9 @@ pub fn egress_config(carrier: SocketAddr, rates: Option<&str>, smtp: SocketAddr)
             auth: TrunkAuth::Ip,
             tenants: vec![],
             caller_id: Some("+4930901820".into()),
+            register: false,
+            register_expires_s: None,
+            realm: None,
         }],
         rates_file,
         snapshot_interval_s: 60,
@@ -241,6 +246,8 @@ impl TrunkEnv {
             env.store.update_tenant_settings(tenant.id, s, &Actor::system("test")).await.unwrap();
         let caller = env.extension(&tenant, "100", PW, true).await.id;
         let (server, b2bua, gate, stop, driver) = boot(&env, &config).await;
+        let registrations =
+            Some(egress::Registrations::start(server.service().core().clone(), &gate));
         TrunkEnv {
             env,
             tenant,
@@ -249,6 +256,7 @@ impl TrunkEnv {
             gate,
             caller,
             config,
+            registrations,
             stop,
             driver: Some(driver),
         }
@@ -266,6 +274,9 @@ impl TrunkEnv {
 
     /// Stops the server and the driver (which saves the fraud state).
     pub async fn halt(&mut self) {
+        if let Some(r) = self.registrations.take() {
+            r.stop().await;
+        }
         self.b2bua.shutdown().await;
         self.stop.cancel();
         if let Some(d) = self.driver.take() {
