@@ -198,6 +198,8 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         .nonce_key(*master.derive(NONCE_KEY_LABEL))
         .tls_server(sip_tls)
         .perimeter(perimeter.clone(), Some(Arc::new(StoreSecurityLog(store.clone()))))
+        // The fraud engine learns the networks extensions register from.
+        .registration_observer(egress.clone())
         .call_handler(calls)
         .start(store.clone(), sip_stop.clone())
         .await

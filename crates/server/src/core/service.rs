@@ -51,6 +51,7 @@ pub struct SipServiceBuilder {
     transports: Vec<TransportHook>,
     perimeter: Option<Arc<Perimeter>>,
     security_log: Option<Arc<dyn SecurityLog>>,
+    registration_observers: Vec<Arc<dyn RegistrationObserver>>,
 }
 
 impl std::fmt::Debug for SipServiceBuilder {
@@ -67,6 +68,13 @@ impl SipServiceBuilder {
     /// every phone after a restart). Keep one across restarts in production.
     pub fn nonce_key(mut self, key: [u8; 32]) -> Self {
         self.nonce_key = key;
+        self
+    }
+
+    /// Also hears about registrations (the egress gate: the fraud engine learns the
+    /// networks each extension registers from). The perimeter guard hears them anyway.
+    pub fn registration_observer(mut self, observer: Arc<dyn RegistrationObserver>) -> Self {
+        self.registration_observers.push(observer);
         self
     }
 
@@ -147,9 +155,14 @@ impl SipServiceBuilder {
             Some(p) => Arc::new(Both(p.clone(), self.observer)),
             None => self.observer,
         };
-        let registrations: Arc<dyn RegistrationObserver> = match &self.perimeter {
-            Some(p) => p.clone(),
-            None => Arc::new(NoRegistrationObserver),
+        let mut observers = self.registration_observers;
+        if let Some(p) = &self.perimeter {
+            observers.insert(0, p.clone());
+        }
+        let registrations: Arc<dyn RegistrationObserver> = match observers.len() {
+            0 => Arc::new(NoRegistrationObserver),
+            1 => observers.remove(0),
+            _ => Arc::new(crate::registrar::RegistrationObservers(observers)),
         };
         let auth = Arc::new(Authenticator::new(
             &self.config.auth,
@@ -244,6 +257,7 @@ impl SipService {
             transports: Vec::new(),
             perimeter: None,
             security_log: None,
+            registration_observers: Vec::new(),
         }
     }
 

@@ -475,6 +475,28 @@ impl CallObserver for EgressGate {
     }
 }
 
+impl crate::registrar::RegistrationObserver for EgressGate {
+    fn registered(&self, _source: &Peer, _expires: std::time::Duration) {}
+
+    /// Tells the fraud engine: a network (IPv4 /24, IPv6 /56) the extension never
+    /// registered from makes its calls in the next minutes suspect ("new_network"); the
+    /// networks are kept with the engine's saved state.
+    fn extension_registered(
+        &self,
+        tenant: TenantId,
+        extension: ringfence_store::ExtensionId,
+        source: &Peer,
+    ) {
+        let mut inner = self.lock();
+        inner.engine.registration(
+            now(),
+            fraud_tenant(tenant),
+            fraud_extension(extension),
+            source.addr.ip(),
+        );
+    }
+}
+
 /// Several observers heard in turn (the media relay and the egress gate both watch calls).
 pub struct Observers(pub Vec<Arc<dyn CallObserver>>);
 

@@ -50,7 +50,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use location::{Binding, Location, LocationService};
-pub use observer::{NoRegistrationObserver, RegistrationObserver};
+pub use observer::{
+    NoRegistrationObserver, Observers as RegistrationObservers, RegistrationObserver,
+};
 pub use writer::{BindingOp, BindingStore, StoreBindings};
 
 use crate::auth::{AuthOutcome, Authenticator, ChallengeKind, realm_of};
@@ -194,6 +196,9 @@ impl Registrar {
         }
         if !matches!(reg.contacts, Contacts::Fetch) {
             self.tell_observer(source, &bindings, now);
+            if bindings.iter().any(|b| b.peer.addr == source.addr && b.remaining(now) > 0) {
+                self.inner.observer.extension_registered(tenant, ext, source);
+            }
         }
         ok_response(request, &reg, &bindings, now)
     }
