@@ -9,11 +9,13 @@ mod common;
 mod dns_support;
 mod trunk_support;
 
+use std::time::Duration;
+
 use ringfence_server::egress::{EgressConfig, TrunkTransport};
 use ringfence_store::Disposition;
 use trunk_support::*;
 
-use crate::common::tools::free_udp_port;
+use crate::common::tools::{eventually, free_udp_port};
 use crate::dns_support::Dnsmasq;
 
 const UK: &str = "+442079460958";
@@ -102,11 +104,19 @@ async fn second_srv_target_takes_the_call_when_the_first_refuses_the_connection(
         &dns,
     );
     let mut t = TrunkEnv::start(config, |_| {}).await;
+    // The live carrier listens before the call (SIPp over TCP may start slowly).
+    let live = up.addr();
+    assert!(
+        eventually(Duration::from_secs(10), || std::net::TcpStream::connect(live).is_ok()).await,
+        "the carrier's SIPp does not listen on TCP {live}"
+    );
 
+    // Nothing answers at the first server: the INVITE there fails (today by timeout,
+    // Timer B, as the transport does not report a refused connection) and goes to the next.
     t.dial(UK, 1, 1).await;
     let records = t.records().await;
     let got = invites(&up.stop().await);
-    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got.len(), 1, "{got:#?}\n{records:#?}");
     assert!(got[0].contains("SIP/2.0/TCP"), "{}", got[0]);
     assert_eq!(outbound(&records, Disposition::Answered).len(), 1, "{records:#?}");
     t.halt().await;
