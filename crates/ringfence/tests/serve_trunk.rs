@@ -114,3 +114,48 @@ fn serve_routes_outside_calls_through_the_trunk_and_stops_a_pump() {
     assert_eq!(invites, 3, "{log}");
     s.stop();
 }
+
+#[test]
+fn serve_registers_the_trunk_shows_it_and_unregisters_at_shutdown() {
+    require("sipp", "sip-tester");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_udp_port(CARRIER_IP);
+    let trace = dir.path().join("registrar.log");
+    let mut registrar = Command::new("sipp")
+        .args(["-sf", scenario("trunk_registrar.xml").to_str().unwrap()])
+        .args(["-i", CARRIER_IP, "-p", &port.to_string(), "-nostdin"])
+        .args(["-key", "trunk_user", "pbx-1", "-key", "trunk_pass", "carrier-secret"])
+        .args(["-timeout", "120s", "-trace_msg", "-message_file"])
+        .arg(&trace)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let config = format!(
+        "[[sip.egress.trunks]]\nname = \"carrier\"\nhost = \"{CARRIER_IP}\"\nport = {port}\n\
+         auth = {{ kind = \"digest\", username = \"pbx-1\", password = \"carrier-secret\" }}\n\
+         register = true\nregister_expires_s = 300\nrealm = \"carrier.test\"\n"
+    );
+    let mut s = Server::start(&config);
+    let mut trunks = serde_json::Value::Null;
+    let registered = eventually(Duration::from_secs(15), || {
+        trunks = s.api("GET", "/api/v1/trunks", None, 200);
+        trunks[0]["registration"]["state"] == "registered"
+    });
+    assert!(registered, "{trunks:#}");
+    assert_eq!(trunks[0]["name"], "carrier");
+    assert_eq!(trunks[0]["targets"][0], format!("{CARRIER_IP}:{port}/udp"));
+    assert_eq!(trunks[0]["registration"]["registrar"], format!("{CARRIER_IP}:{port}"));
+    let out = s.stop();
+    assert!(out.iter().any(|l| l.contains("trunk registered")), "{out:#?}");
+    assert!(out.iter().any(|l| l.contains("trunk unregistered")), "{out:#?}");
+    let stopped =
+        eventually(Duration::from_secs(15), || registrar.try_wait().ok().flatten().is_some());
+    if !stopped {
+        let _ = Command::new("kill").args(["-USR1", &registrar.id().to_string()]).status();
+        eventually(Duration::from_secs(15), || registrar.try_wait().ok().flatten().is_some());
+    }
+    let log = std::fs::read_to_string(&trace).unwrap_or_default();
+    assert_eq!(log.matches("REGISTER sip:").count(), 3, "{log}");
+    assert!(log.contains("Expires: 0"), "{log}");
+}
