@@ -38,20 +38,15 @@ use values::{digits, skip_sp};
 /// line, or `None` when the general parser must decide.
 pub(crate) fn parse_head(s: &str, limits: &Limits) -> Option<(Head, BodyLength, usize)> {
     let b = s.as_bytes();
-    let lf0 = memchr::memchr(b'\n', b)?;
-    if lf0 == 0 || b[lf0 - 1] != b'\r' {
-        return None;
-    }
-    let line = &s[..lf0 - 1];
-    let is_response = line.len() >= 4 && line.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/");
-    let start = if is_response {
-        let (status, reason) = status_line(line)?;
-        Start::Response(status, reason)
+    let is_response = b.len() >= 4 && b[..4].eq_ignore_ascii_case(b"SIP/");
+    let (start, hs) = if is_response {
+        let lf0 = first_line_end(b)?;
+        let (status, reason) = status_line(&s[..lf0 - 1])?;
+        (Start::Response(status, reason), lf0 + 1)
     } else {
-        let (method, uri) = request_line(line, limits)?;
-        Start::Request(method, uri)
+        let (method, uri, hs) = request_line(s, limits)?;
+        (Start::Request(method, uri), hs)
     };
-    let hs = lf0 + 1;
     let mut checks = Checks::new(match &start {
         Start::Request(m, _) => Some(m),
         Start::Response(..) => None,
@@ -242,11 +237,36 @@ pub(crate) fn cr_or_lf(b: &[u8], mut i: usize) -> Option<usize> {
     memchr::memchr2(b'\r', b'\n', &b[i..]).map(|k| i + k)
 }
 
-/// `Method SP Request-URI SP "SIP/2.0"` with exactly one SP between the elements.
-fn request_line(line: &str, limits: &Limits) -> Option<(Method, Uri)> {
-    let b = line.as_bytes();
+/// The index of the LF ending the start line, which must follow a CR.
+fn first_line_end(b: &[u8]) -> Option<usize> {
+    let lf0 = memchr::memchr(b'\n', b)?;
+    (lf0 > 0 && b[lf0 - 1] == b'\r').then_some(lf0)
+}
+
+/// `Method SP Request-URI SP "SIP/2.0" CRLF` with exactly one SP between the elements,
+/// at the start of `s`. Returns the method, the URI and where the headers start.
+///
+/// A SIP URI in its common shape is scanned in place, and the line must go on with
+/// ` SIP/2.0` CRLF right after it (no search for the line end: the URI and method
+/// scanners accept no CR or LF). Other request lines are cut at their first LF.
+fn request_line(s: &str, limits: &Limits) -> Option<(Method, Uri, usize)> {
+    let b = s.as_bytes();
     let sp = run(b, 0, text::is_token_char);
-    if sp == 0 || b.get(sp) != Some(&b' ') || !line.ends_with(" SIP/2.0") {
+    if sp == 0 || b.get(sp) != Some(&b' ') {
+        return None;
+    }
+    if let Some((e, u)) = uri::sip_uri(s, sp + 1, true)
+        && b.get(e..e + 10) == Some(b" SIP/2.0\r\n")
+    {
+        if e - (sp + 1) > limits.max_uri_len {
+            return None;
+        }
+        let method = Method::from_token(&s[..sp])?;
+        return Some((method, UriRef::Sip(u).into_owned(), e + 10));
+    }
+    let lf0 = first_line_end(b)?;
+    let line = &s[..lf0 - 1];
+    if !line.ends_with(" SIP/2.0") {
         return None;
     }
     let end = line.len().checked_sub(8)?;
@@ -262,7 +282,7 @@ fn request_line(line: &str, limits: &Limits) -> Option<(Method, Uri)> {
         },
     };
     let method = Method::from_token(&line[..sp])?;
-    Some((method, scanned.into_owned()))
+    Some((method, scanned.into_owned(), lf0 + 1))
 }
 
 /// `"SIP/2.0" SP 3DIGIT [SP Reason-Phrase]`, with no CR in the reason.
