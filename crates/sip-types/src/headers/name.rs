@@ -296,79 +296,91 @@ impl HeaderName {
     #[inline]
     pub(crate) fn match_known(b: &[u8]) -> Option<(HeaderName, usize)> {
         use HeaderName::*;
-        type C = &'static [(&'static [u8], HeaderName)];
-        let candidates: C = match *b.first()? | 0x20 {
-            b'a' => &[
-                (b"authorization", Authorization),
-                (b"allow", Allow),
-                (b"accept", Accept),
-                (b"allow-events", AllowEvents),
-            ],
-            b'b' => &[(b"b", ReferredBy)],
-            b'c' => &[
-                (b"call-id", CallId),
-                (b"cseq", CSeq),
-                (b"contact", Contact),
-                (b"content-length", ContentLength),
-                (b"content-type", ContentType),
-                (b"content-encoding", ContentEncoding),
-                (b"c", ContentType),
-            ],
-            b'd' => &[(b"date", Date)],
-            b'e' => &[(b"expires", Expires), (b"event", Event), (b"e", ContentEncoding)],
-            b'f' => &[(b"from", From), (b"f", From)],
-            b'i' => &[(b"i", CallId), (b"identity", Identity)],
-            b'k' => &[(b"k", Supported)],
-            b'l' => &[(b"l", ContentLength)],
-            b'm' => {
-                &[(b"max-forwards", MaxForwards), (b"m", Contact), (b"min-expires", MinExpires)]
-            }
-            b'o' => &[(b"o", Event)],
-            b'p' => &[
-                (b"proxy-authorization", ProxyAuthorization),
-                (b"proxy-authenticate", ProxyAuthenticate),
-                (b"proxy-require", ProxyRequire),
-                (b"p-asserted-identity", PAssertedIdentity),
-                (b"privacy", Privacy),
-            ],
-            b'r' => &[
-                (b"route", Route),
-                (b"record-route", RecordRoute),
-                (b"require", Require),
-                (b"reason", Reason),
-                (b"refer-to", ReferTo),
-                (b"referred-by", ReferredBy),
-                (b"retry-after", RetryAfter),
-                (b"r", ReferTo),
-            ],
-            b's' => &[
-                (b"supported", Supported),
-                (b"server", Server),
-                (b"subject", Subject),
-                (b"session-expires", SessionExpires),
-                (b"s", Subject),
-            ],
-            b't' => &[(b"to", To), (b"t", To)],
-            b'u' => {
-                &[(b"user-agent", UserAgent), (b"unsupported", Unsupported), (b"u", AllowEvents)]
-            }
-            b'v' => &[(b"via", Via), (b"v", Via)],
-            b'w' => &[(b"www-authenticate", WwwAuthenticate), (b"warning", Warning)],
-            b'x' => &[(b"x", SessionExpires)],
-            b'y' => &[(b"y", Identity)],
-            _ => return None,
-        };
-        for &(lit, id) in candidates {
-            let n = lit.len();
-            if b.len() >= n
-                && b.get(n).is_none_or(|&c| !crate::text::is_token_char(c))
-                && crate::text::eq_ignore_letter_case(&b[..n], lit)
-            {
-                return Some((id, n));
-            }
+        // Each candidate is compared with its literal's length known at compile time,
+        // so a comparison is a few word operations (no loop over a candidate table).
+        macro_rules! first_of {
+            ($($lit:literal => $id:ident),+ $(,)?) => {{
+                $(if name_at(b, $lit) {
+                    return Some(($id, $lit.len()));
+                })+
+                None
+            }};
         }
-        None
+        match *b.first()? | 0x20 {
+            b'a' => first_of!(
+                b"authorization" => Authorization,
+                b"allow" => Allow,
+                b"accept" => Accept,
+                b"allow-events" => AllowEvents,
+            ),
+            b'b' => first_of!(b"b" => ReferredBy),
+            b'c' => first_of!(
+                b"call-id" => CallId,
+                b"cseq" => CSeq,
+                b"contact" => Contact,
+                b"content-length" => ContentLength,
+                b"content-type" => ContentType,
+                b"content-encoding" => ContentEncoding,
+                b"c" => ContentType,
+            ),
+            b'd' => first_of!(b"date" => Date),
+            b'e' => first_of!(b"expires" => Expires, b"event" => Event, b"e" => ContentEncoding),
+            b'f' => first_of!(b"from" => From, b"f" => From),
+            b'i' => first_of!(b"i" => CallId, b"identity" => Identity),
+            b'k' => first_of!(b"k" => Supported),
+            b'l' => first_of!(b"l" => ContentLength),
+            b'm' => first_of!(
+                b"max-forwards" => MaxForwards,
+                b"m" => Contact,
+                b"min-expires" => MinExpires,
+            ),
+            b'o' => first_of!(b"o" => Event),
+            b'p' => first_of!(
+                b"proxy-authorization" => ProxyAuthorization,
+                b"proxy-authenticate" => ProxyAuthenticate,
+                b"proxy-require" => ProxyRequire,
+                b"p-asserted-identity" => PAssertedIdentity,
+                b"privacy" => Privacy,
+            ),
+            b'r' => first_of!(
+                b"route" => Route,
+                b"record-route" => RecordRoute,
+                b"require" => Require,
+                b"reason" => Reason,
+                b"refer-to" => ReferTo,
+                b"referred-by" => ReferredBy,
+                b"retry-after" => RetryAfter,
+                b"r" => ReferTo,
+            ),
+            b's' => first_of!(
+                b"supported" => Supported,
+                b"server" => Server,
+                b"subject" => Subject,
+                b"session-expires" => SessionExpires,
+                b"s" => Subject,
+            ),
+            b't' => first_of!(b"to" => To, b"t" => To),
+            b'u' => first_of!(
+                b"user-agent" => UserAgent,
+                b"unsupported" => Unsupported,
+                b"u" => AllowEvents,
+            ),
+            b'v' => first_of!(b"via" => Via, b"v" => Via),
+            b'w' => first_of!(b"www-authenticate" => WwwAuthenticate, b"warning" => Warning),
+            b'x' => first_of!(b"x" => SessionExpires),
+            b'y' => first_of!(b"y" => Identity),
+            _ => None,
+        }
     }
+}
+
+/// True when `b` starts with the name `lit` (lower case; letters match in any case)
+/// followed by a byte that cannot continue a token, or by nothing.
+#[inline(always)]
+fn name_at<const N: usize>(b: &[u8], lit: &[u8; N]) -> bool {
+    b.len() >= N
+        && b.get(N).is_none_or(|&c| !crate::text::is_token_char(c))
+        && crate::text::eq_ignore_letter_case(&b[..N], lit)
 }
 
 /// Compact forms indexed by the lower-cased byte.

@@ -102,7 +102,7 @@ fn seed_messages_agree() {
 }
 
 /// Bytes that matter to the grammar, plus a few non-ASCII ones.
-const ALPHABET: &[u8] = b" \t\r\n:;,=<>\"\\@/%.-_aZ09[]?&*!~()+$'`sS\x80\xc3\xa9\xff";
+const ALPHABET: &[u8] = b" \t\r\n:;,=<>\"\\@/%.-_aZ09[]?&*!~()+$'`sS\x80\xc3\xa9\xff\x00\x0b";
 
 #[derive(Debug, Clone)]
 enum Edit {
@@ -234,6 +234,29 @@ proptest! {
             prop_assert_eq!(a.quoted_string(), b.quoted_string());
             prop_assert_eq!(a.pos(), b.pos());
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// The word-at-a-time search for the end of a header line finds the first CR or
+    /// LF, whatever other control bytes come before it and wherever the buffer ends.
+    #[test]
+    fn line_end_search_agrees(
+        bytes in proptest::collection::vec(
+            prop_oneof![
+                4 => proptest::sample::select(b"aZ09 ;=\"\x7f\x80\xff".to_vec()),
+                1 => proptest::sample::select(b"\r\n\t\x00\x0b\x0c\x0d\x0e\x0a\x8d\x8a".to_vec()),
+            ],
+            0..90,
+        ),
+        start in 0usize..90,
+    ) {
+        let start = start.min(bytes.len());
+        let naive = bytes[start..].iter().position(|&c| c == b'\r' || c == b'\n');
+        let fast = crate::message::fast::cr_or_lf(&bytes, start);
+        prop_assert_eq!(fast, naive.map(|k| start + k), "{:?} from {}", bytes, start);
     }
 }
 

@@ -38,25 +38,46 @@ use values::{digits, skip_sp};
 /// line, or `None` when the general parser must decide.
 pub(crate) fn parse_head(s: &str, limits: &Limits) -> Option<(Head, BodyLength, usize)> {
     let b = s.as_bytes();
-    let lf0 = memchr::memchr(b'\n', b)?;
-    if lf0 == 0 || b[lf0 - 1] != b'\r' {
-        return None;
-    }
-    let line = &s[..lf0 - 1];
-    let is_response = line.len() >= 4 && line.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/");
-    let start = if is_response {
-        let (status, reason) = status_line(line)?;
-        Start::Response(status, reason)
+    let is_response = b.len() >= 4 && b[..4].eq_ignore_ascii_case(b"SIP/");
+    let (start, hs) = if is_response {
+        let lf0 = first_line_end(b)?;
+        let (status, reason) = status_line(&s[..lf0 - 1])?;
+        (Start::Response(status, reason), lf0 + 1)
     } else {
-        let (method, uri) = request_line(line, limits)?;
-        Start::Request(method, uri)
+        let (method, uri, hs) = request_line(s, limits)?;
+        (Start::Request(method, uri), hs)
     };
-    let hs = lf0 + 1;
     let mut checks = Checks::new(match &start {
         Start::Request(m, _) => Some(m),
         Start::Response(..) => None,
     });
     let mut entries: Vec<Entry> = Vec::with_capacity(16.min(limits.max_headers));
+    let (i, canonical) = header_lines(s, hs, &mut checks, limits, &mut entries)?;
+    let body_len = checks.body_len;
+    let headers = Headers::from_raw(s[hs..i].to_owned(), entries, canonical);
+    let head = match start {
+        Start::Request(method, uri) => Head::Request { method, uri, headers },
+        Start::Response(status, reason) => Head::Response { status, reason, headers },
+    };
+    Some((head, body_len, i + 2))
+}
+
+/// The header lines from `hs` up to the empty line ending the head: their spans go to
+/// `entries`, the values validated at parse time are checked on the way. Returns the
+/// index of the empty line and whether every line is in the canonical `name: value`
+/// form.
+///
+/// Kept out of line (as are the value scanners it calls) so that the loop's state
+/// stays in registers.
+#[inline(never)]
+fn header_lines(
+    s: &str,
+    hs: usize,
+    checks: &mut Checks<'_>,
+    limits: &Limits,
+    entries: &mut Vec<Entry>,
+) -> Option<(usize, bool)> {
+    let b = s.as_bytes();
     let mut canonical = true;
     let mut i = hs;
     loop {
@@ -88,30 +109,9 @@ pub(crate) fn parse_head(s: &str, limits: &Limits) -> Option<(Head, BodyLength, 
             }
             (false, skip_sp(b, colon + 1))
         };
-        let scanned = match id {
-            Some(h) => scan_value(h, s, vs, &checks).filter(|&(e, _)| line_ends_at(b, e)),
-            None => None,
-        };
-        let (cr, ve) = match scanned {
-            Some((e, n)) => {
-                match id {
-                    Some(HeaderName::Via) => checks.count_via(limits).ok()?,
-                    Some(HeaderName::ContentLength) => checks.content_length(n),
-                    _ => {}
-                }
-                (e, e)
-            }
-            None => {
-                let cr = line_end(b, vs)?;
-                let mut ve = cr;
-                while ve > vs && matches!(b[ve - 1], b' ' | b'\t' | b'\r' | b'\n') {
-                    ve -= 1;
-                }
-                if let Some(h) = id {
-                    check_header(h, &s[vs..ve], &mut checks, limits).ok()?;
-                }
-                (cr, ve)
-            }
+        let (cr, ve) = match id {
+            Some(h) if is_validated(h) => known_value(h, s, vs, checks, limits)?,
+            _ => other_value(b, vs)?,
         };
         if cr - i > limits.max_header_len || entries.len() >= limits.max_headers {
             return None;
@@ -121,13 +121,7 @@ pub(crate) fn parse_head(s: &str, limits: &Limits) -> Option<(Head, BodyLength, 
         entries.push(Entry { name: (rel(i), rel(name_end)), value: (rel(vs), rel(ve)), id });
         i = cr + 2;
     }
-    let body_len = checks.body_len;
-    let headers = Headers::from_raw(s[hs..i].to_owned(), entries, canonical);
-    let head = match start {
-        Start::Request(method, uri) => Head::Request { method, uri, headers },
-        Start::Response(status, reason) => Head::Response { status, reason, headers },
-    };
-    Some((head, body_len, i + 2))
+    Some((i, canonical))
 }
 
 enum Start {
@@ -142,23 +136,66 @@ fn line_ends_at(b: &[u8], i: usize) -> bool {
     matches!(b.get(i..i + 3), Some([b'\r', b'\n', c]) if *c != b' ' && *c != b'\t')
 }
 
+/// True for the headers validated at parse time (see [`check_header`]).
+#[inline(always)]
+fn is_validated(h: HeaderName) -> bool {
+    use HeaderName::*;
+    matches!(h, Via | From | To | CallId | CSeq | MaxForwards | ContentLength | Contact | Date)
+}
+
+/// The value of a header validated at parse time, at `vs`: scanned in one pass when it
+/// has a common shape, else checked by the general validator. Returns where the line's
+/// CRLF starts and where the value ends, or `None` when the general parser must decide.
+///
+/// Kept out of line so that the loop over the header lines stays small (its state
+/// fits in registers).
+#[inline(never)]
+fn known_value(
+    h: HeaderName,
+    s: &str,
+    vs: usize,
+    checks: &mut Checks<'_>,
+    limits: &Limits,
+) -> Option<(usize, usize)> {
+    let b = s.as_bytes();
+    if let Some((e, n)) = scan_value(h, s, vs, checks)
+        && line_ends_at(b, e)
+    {
+        match h {
+            HeaderName::Via => checks.count_via(limits).ok()?,
+            HeaderName::ContentLength => checks.content_length(n),
+            _ => {}
+        }
+        return Some((e, e));
+    }
+    let (cr, ve) = other_value(b, vs)?;
+    check_header(h, &s[vs..ve], checks, limits).ok()?;
+    Some((cr, ve))
+}
+
+/// The value of a header not validated at parse time, at `vs`: where the line's CRLF
+/// starts and where the value ends (trailing white space trimmed).
+#[inline(always)]
+fn other_value(b: &[u8], vs: usize) -> Option<(usize, usize)> {
+    let cr = line_end(b, vs)?;
+    let mut ve = cr;
+    while ve > vs && matches!(b[ve - 1], b' ' | b'\t' | b'\r' | b'\n') {
+        ve -= 1;
+    }
+    Some((cr, ve))
+}
+
 /// The CR ending the line whose value starts at `vs`, skipping folds. The first CR or
 /// LF must start a CRLF; `None` also for a fold right after the colon (the general
 /// parser strips it from the value).
-#[inline]
+#[inline(always)]
 fn line_end(b: &[u8], vs: usize) -> Option<usize> {
     if b.get(vs) == Some(&b'\r') && matches!(b.get(vs + 2), Some(b' ' | b'\t')) {
         return None;
     }
-    // Short values are found faster byte by byte than through a call to memchr2.
-    let near = run(&b[..b.len().min(vs + 24)], vs, |c| c != b'\r' && c != b'\n');
     let mut from = vs;
     loop {
-        let q = if from == vs && near < b.len().min(vs + 24) {
-            near
-        } else {
-            from + memchr::memchr2(b'\r', b'\n', &b[from..])?
-        };
+        let q = cr_or_lf(b, from)?;
         if b[q] != b'\r' || b.get(q + 1) != Some(&b'\n') {
             return None;
         }
@@ -169,11 +206,67 @@ fn line_end(b: &[u8], vs: usize) -> Option<usize> {
     }
 }
 
-/// `Method SP Request-URI SP "SIP/2.0"` with exactly one SP between the elements.
-fn request_line(line: &str, limits: &Limits) -> Option<(Method, Uri)> {
-    let b = line.as_bytes();
+/// The first CR or LF at or after `i`.
+///
+/// Header values are mostly short: the first 32 bytes are searched a word at a time
+/// (a byte below 0x0E flags a word; the flagged byte is then looked at), the rest of a
+/// long value with `memchr2`.
+#[inline(always)]
+pub(crate) fn cr_or_lf(b: &[u8], mut i: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let stop = b.len().min(i + 32);
+    while let Some(w) = b.get(i..i + 8) {
+        if i >= stop {
+            break;
+        }
+        let w = u64::from_le_bytes(w.try_into().ok()?);
+        // High bit set in the lowest byte below 0x0E, exactly (higher ones may be
+        // flagged by the borrow, but only the lowest is used).
+        let t = w.wrapping_sub(ONES * 0x0E) & !w & (ONES << 7);
+        if t == 0 {
+            i += 8;
+            continue;
+        }
+        let k = i + t.trailing_zeros() as usize / 8;
+        if b[k] == b'\r' || b[k] == b'\n' {
+            return Some(k);
+        }
+        // Another control character (HTAB in a value): go on after it.
+        i = k + 1;
+    }
+    memchr::memchr2(b'\r', b'\n', &b[i..]).map(|k| i + k)
+}
+
+/// The index of the LF ending the start line, which must follow a CR.
+fn first_line_end(b: &[u8]) -> Option<usize> {
+    let lf0 = memchr::memchr(b'\n', b)?;
+    (lf0 > 0 && b[lf0 - 1] == b'\r').then_some(lf0)
+}
+
+/// `Method SP Request-URI SP "SIP/2.0" CRLF` with exactly one SP between the elements,
+/// at the start of `s`. Returns the method, the URI and where the headers start.
+///
+/// A SIP URI in its common shape is scanned in place, and the line must go on with
+/// ` SIP/2.0` CRLF right after it (no search for the line end: the URI and method
+/// scanners accept no CR or LF). Other request lines are cut at their first LF.
+fn request_line(s: &str, limits: &Limits) -> Option<(Method, Uri, usize)> {
+    let b = s.as_bytes();
     let sp = run(b, 0, text::is_token_char);
-    if sp == 0 || b.get(sp) != Some(&b' ') || !line.ends_with(" SIP/2.0") {
+    if sp == 0 || b.get(sp) != Some(&b' ') {
+        return None;
+    }
+    if let Some((e, u)) = uri::sip_uri(s, sp + 1, true)
+        && b.get(e..e + 10) == Some(b" SIP/2.0\r\n")
+    {
+        if e - (sp + 1) > limits.max_uri_len {
+            return None;
+        }
+        let method = Method::from_token(&s[..sp])?;
+        return Some((method, UriRef::Sip(u).into_owned(), e + 10));
+    }
+    let lf0 = first_line_end(b)?;
+    let line = &s[..lf0 - 1];
+    if !line.ends_with(" SIP/2.0") {
         return None;
     }
     let end = line.len().checked_sub(8)?;
@@ -189,7 +282,7 @@ fn request_line(line: &str, limits: &Limits) -> Option<(Method, Uri)> {
         },
     };
     let method = Method::from_token(&line[..sp])?;
-    Some((method, scanned.into_owned()))
+    Some((method, scanned.into_owned(), lf0 + 1))
 }
 
 /// `"SIP/2.0" SP 3DIGIT [SP Reason-Phrase]`, with no CR in the reason.
