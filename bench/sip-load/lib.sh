@@ -24,6 +24,11 @@
 #   BENCH_SOCKBUF=4194304      UDP socket buffer bytes: SIPp -buff_size and Kamailio -b
 #                              (its receive-buffer probing limit); net.core.rmem_max caps it
 #   RINGFENCE_BIN              path of the ringfence binary (target ringfence)
+#   RINGFENCE_PROVISION_BIN    the binary whose CLI provisions the data directory
+#                              [RINGFENCE_BIN]; the cache is keyed by its hash, so pointing
+#                              it at a kept copy lets every new build of the server reuse
+#                              one provisioning (10000 extensions for rss.sh take minutes),
+#                              as long as the store schema is the same
 #   RINGFENCE_BENCH_CONFIG     config file for `ringfence serve` [ringfence/bench.toml];
 #                              "none" for no file
 #   BENCH_CACHE                where provisioned Ringfence data directories are kept
@@ -256,23 +261,23 @@ ringfence_env() {
 ringfence_provision() {
     local data=$1 csv=$2 out n last line
     log "provisioning tenant $BENCH_DOMAIN with $BENCH_USERS extensions in $data"
-    if ! out=$("$RINGFENCE_BIN" tenant create --name bench --domain "$BENCH_DOMAIN" \
+    if ! out=$("$PROVISION_BIN" tenant create --name bench --domain "$BENCH_DOMAIN" \
         --encryption optional --json 2>&1); then
         # a CLI that needs an initialised data directory: start serve once
         log "tenant create failed ($out); initialising the data directory with serve"
         check_port_free "$BENCH_SIP_PORT"
-        "$RINGFENCE_BIN" serve >"$data.init.log" 2>&1 &
+        "$PROVISION_BIN" serve >"$data.init.log" 2>&1 &
         local pid=$!
         wait_udp_port "$BENCH_SIP_PORT" "$pid" || { tail -20 "$data.init.log" >&2; die "ringfence serve did not start"; }
         stop_pid "$pid"
-        out=$("$RINGFENCE_BIN" tenant create --name bench --domain "$BENCH_DOMAIN" \
+        out=$("$PROVISION_BIN" tenant create --name bench --domain "$BENCH_DOMAIN" \
             --encryption optional --json) || die "ringfence tenant create failed"
     fi
     jq -e '.domain' <<<"$out" >/dev/null || die "tenant create printed no JSON with .domain: $out"
     echo SEQUENTIAL >"$csv.tmp"
     last=$((BENCH_FIRST + BENCH_USERS - 1))
     for n in $(seq "$BENCH_FIRST" "$last"); do
-        out=$("$RINGFENCE_BIN" extension create --tenant "$BENCH_DOMAIN" --number "$n" --json) \
+        out=$("$PROVISION_BIN" extension create --tenant "$BENCH_DOMAIN" --number "$n" --json) \
             || die "ringfence extension create --number $n failed"
         # {"tenant": DOMAIN, "number": N, "username": ..., "password": ...}
         line=$(jq -er '
@@ -300,7 +305,9 @@ start_ringfence() {
     mkdir -p "$dir"
     # Provisioning runs the CLI once per extension; its result is cached per binary
     # build, tenant shape and config, and copied for every run (so no bindings carry over).
-    key=$( { sha256sum "$RINGFENCE_BIN" | cut -c1-16
+    PROVISION_BIN=${RINGFENCE_PROVISION_BIN:-$RINGFENCE_BIN}
+    [[ -x $PROVISION_BIN ]] || die "RINGFENCE_PROVISION_BIN $PROVISION_BIN is not executable"
+    key=$( { sha256sum "$PROVISION_BIN" | cut -c1-16
              [[ $RINGFENCE_BENCH_CONFIG != none ]] && sha256sum "$RINGFENCE_BENCH_CONFIG"
              echo "$BENCH_USERS $BENCH_FIRST $BENCH_DOMAIN"; } | sha256sum | cut -c1-16)
     cache=$BENCH_CACHE/ringfence-$key

@@ -8,7 +8,7 @@
 #                          -> pause -> BYE -> 200, per second
 #   options:
 #     --rates "500 1000 ..."  offered rates (calls/s), in order [register: 500 1000
-#                         1500 2000 3000 4000 6000 8000; call: 100 200 300 500 750
+#                         1500 2000 3000 4000 6000 8000 10000 12000; call: 100 200 300 500 750
 #                         1000 1500 2000 3000]
 #     --duration S        seconds per step [10]
 #     --pause-ms MS       call hold time between ACK and BYE [1000]
@@ -51,7 +51,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 case $SCENARIO in
-    register) : "${RATES:=500 1000 1500 2000 3000 4000 6000 8000}" ;;
+    register) : "${RATES:=500 1000 1500 2000 3000 4000 6000 8000 10000 12000}" ;;
     call) : "${RATES:=100 200 300 500 750 1000 1500 2000 3000}" ;;
 esac
 case $SCENARIO in register|call) ;; *) die "unknown scenario '$SCENARIO' (register or call)" ;; esac

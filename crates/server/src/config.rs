@@ -51,8 +51,9 @@ impl ServerConfig {
 /// | --- | --- | --- |
 /// | `server_header` | none | the `Server` header of our responses; none at all by default, so a scanner learns no product or version (topology hiding) |
 /// | `shutdown_grace` | 5 | seconds live transactions may take to finish after shutdown begins; new requests get 503 meanwhile |
-/// | `max_server_transactions` | 262144 | beyond it new requests get 503 with Retry-After. Over UDP a finished non-INVITE transaction is kept for Timer J (64 × T1 = 32 s) to answer retransmissions, so the cap also bounds the sustained rate: a REGISTER with its challenge is two transactions, 262144 / 32 s / 2 = 4096 registrations per second (65536 capped it at 1024/s, found by the SIP load benchmark). Measured about 2.5 KB of memory per live transaction, so at most about 650 MiB when full |
+/// | `max_server_transactions` | 262144 | beyond it new requests get 503 with Retry-After. Over UDP a finished non-INVITE transaction is kept for Timer J (64 × T1 = 32 s) to answer retransmissions, so the cap also bounds the sustained rate: a challenge ends its transaction at once (RFC 3261 §8.2.7), so a REGISTER with its challenge keeps one transaction, 262144 / 32 s = 8192 registrations per second (65536 capped it at 1024/s when the challenge was kept too, found by the SIP load benchmark). A finished transaction takes about 0.7 KB plus its final response (a 200 to REGISTER lists every binding of the extension), so at most about 300 MiB when full |
 /// | `max_client_transactions` | 65536 | requests the server may have outstanding at once |
+/// | `shards` | 0 | core shards: tasks that each own the transactions of some Call-IDs, so matching and dispatch use every CPU; 0 means one per CPU (at most 64). The transaction caps are split among them |
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CoreConfig {
@@ -65,6 +66,8 @@ pub struct CoreConfig {
     pub max_server_transactions: usize,
     /// Live client transactions allowed.
     pub max_client_transactions: usize,
+    /// Core shards; 0 means one per CPU.
+    pub shards: usize,
 }
 
 impl Default for CoreConfig {
@@ -74,11 +77,25 @@ impl Default for CoreConfig {
             shutdown_grace: Duration::from_secs(5),
             max_server_transactions: 262_144,
             max_client_transactions: 65_536,
+            shards: 0,
         }
     }
 }
 
+/// The most core shards.
+const MAX_SHARDS: usize = 64;
+
 impl CoreConfig {
+    /// The number of core shards: `shards`, or one per CPU when 0.
+    pub fn shard_count(&self) -> usize {
+        let n = if self.shards == 0 {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        } else {
+            self.shards
+        };
+        n.clamp(1, MAX_SHARDS)
+    }
+
     fn validate(&self) -> Result<(), String> {
         if let Some(s) = &self.server_header
             && (s.is_empty() || s.len() > 128 || s.chars().any(char::is_control))
@@ -91,6 +108,9 @@ impl CoreConfig {
             return Err("core.max_server_transactions and max_client_transactions must be at \
                         least 1"
                 .into());
+        }
+        if self.shards > MAX_SHARDS {
+            return Err(format!("core.shards must be at most {MAX_SHARDS} (0: one per CPU)"));
         }
         Ok(())
     }

@@ -226,3 +226,69 @@ fn stateless_sends() {
     assert_eq!(out[1].dest.transport, Transport::Tcp);
     assert!(l.is_empty());
 }
+
+/// Layers of one endpoint with disjoint id spaces (the server's core shards) never hand
+/// out the same id, and each id names the layer that owns it.
+#[test]
+fn id_spaces_are_disjoint_and_name_their_layer() {
+    use ringfence_sip_proto::transaction::IdSpace;
+    let mut seen = std::collections::HashSet::new();
+    for shard in 0..3 {
+        let mut l =
+            TransactionLayer::new(Config { ids: IdSpace::new(shard, 3), ..Config::default() });
+        for n in 0..5u32 {
+            // Another CSeq each time, or the layer would answer 482 (merged request).
+            let branch = format!("z9hG4bKs{shard}n{n}");
+            let inv = request("INVITE", &branch, Transport::Udp, None, n + 1);
+            l.handle_incoming(at_ms(0), inv.into(), uac()).unwrap();
+            let Some(Event::Request { tx, .. }) = l.poll_event() else { panic!() };
+            assert_eq!(IdSpace::owner(tx, 3), shard, "{tx}");
+            assert!(seen.insert(tx), "{tx} handed out twice");
+        }
+    }
+    assert_eq!(seen.len(), 15);
+    // The default space is all ids: one layer owns everything.
+    let mut l = layer();
+    l.handle_incoming(at_ms(0), invite("z9hG4bKall", Transport::Udp).into(), uac()).unwrap();
+    let Some(Event::Request { tx, .. }) = l.poll_event() else { panic!() };
+    assert_eq!((tx.as_u64(), IdSpace::owner(tx, 1)), (1, 0));
+}
+
+/// RFC 3261 §8.2.7, §26.1.5: with `stateless_challenges` a 401/407 to a non-INVITE ends
+/// its transaction at once (no Timer J state per unauthenticated request); a
+/// retransmission is a new request, challenged again. Other final responses keep the
+/// transaction, and without the setting a challenge does too.
+#[test]
+fn rfc3261_8_2_7_challenges_can_be_answered_statelessly() {
+    let cfg = Config { stateless_challenges: true, ..Config::default() };
+    let mut l = TransactionLayer::new(cfg);
+    let reg = request("REGISTER", "z9hG4bKreg1", Transport::Udp, None, 1);
+    l.handle_incoming(at_ms(0), reg.clone().into(), uac()).unwrap();
+    let Some(Event::Request { tx, request: r, .. }) = l.poll_event() else { panic!() };
+    l.respond(at_ms(1), tx, response(&r, 401, Some("t1"))).unwrap();
+    assert_eq!(transmits(&mut l).iter().map(status_of).collect::<Vec<_>>(), [Some(401)]);
+    assert!(matches!(&events(&mut l)[..], [Event::Terminated { tx: t, .. }] if *t == tx));
+    assert!(l.is_empty(), "no state kept for the challenge");
+    // The retransmission reaches the TU as a new request.
+    l.handle_incoming(at_ms(500), reg.into(), uac()).unwrap();
+    let Some(Event::Request { tx: again, request: r2, .. }) = l.poll_event() else { panic!() };
+    assert_ne!(again, tx);
+    // A 200 keeps the transaction for Timer J, so a retransmission gets the same 200.
+    l.respond(at_ms(501), again, response(&r2, 200, Some("t2"))).unwrap();
+    transmits(&mut l);
+    assert_eq!(l.server_transactions(), 1);
+    l.handle_incoming(at_ms(900), r2.into(), uac()).unwrap();
+    assert_eq!(transmits(&mut l).iter().map(status_of).collect::<Vec<_>>(), [Some(200)]);
+    assert!(events(&mut l).is_empty());
+
+    // Default: the challenge is kept and absorbs retransmissions.
+    let mut l = layer();
+    let reg = request("REGISTER", "z9hG4bKreg2", Transport::Udp, None, 1);
+    l.handle_incoming(at_ms(0), reg.clone().into(), uac()).unwrap();
+    let Some(Event::Request { tx, request: r, .. }) = l.poll_event() else { panic!() };
+    l.respond(at_ms(1), tx, response(&r, 401, Some("t1"))).unwrap();
+    transmits(&mut l);
+    l.handle_incoming(at_ms(500), reg.into(), uac()).unwrap();
+    assert_eq!(transmits(&mut l).iter().map(status_of).collect::<Vec<_>>(), [Some(401)]);
+    assert!(events(&mut l).is_empty());
+}

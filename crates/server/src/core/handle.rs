@@ -4,15 +4,21 @@
 //! core to allocate the transaction id. Commands travel over an unbounded channel: their
 //! number is bounded by the transactions the layer admits (one final response per server
 //! transaction), and a TU running on the core task itself can never deadlock on it.
+//!
+//! The core is sharded (see [`super`]): a command about a transaction goes to the shard
+//! whose id space holds it ([`IdSpace::owner`]), a new request or a stateless message to
+//! the shard of its Call-ID ([`shard_of`]), the one that also receives the responses and
+//! in-dialog requests carrying that Call-ID. Commands for one shard keep their order.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use ringfence_sip_proto::transaction::{IdGenerator, Peer, Transport, TxId};
+use ringfence_sip_proto::transaction::{IdGenerator, IdSpace, Peer, Transport, TxId};
 use ringfence_sip_types::{Message, Request, Response};
 use tokio::sync::{mpsc, oneshot};
 
 use super::error::CoreError;
+use crate::transport::shard_of;
 
 /// A command for the core task.
 #[derive(Debug)]
@@ -78,7 +84,8 @@ impl ClientTransaction {
 
 #[derive(Debug)]
 struct Inner {
-    commands: mpsc::UnboundedSender<Command>,
+    /// One queue per shard.
+    commands: Vec<mpsc::UnboundedSender<Command>>,
     ids: Mutex<IdGenerator>,
     locals: Vec<(Transport, SocketAddr)>,
 }
@@ -95,16 +102,47 @@ pub struct CoreHandle {
 }
 
 impl CoreHandle {
+    /// A handle to a core of one shard.
+    #[cfg(test)]
     pub(crate) fn new(
         commands: mpsc::UnboundedSender<Command>,
         ids: IdGenerator,
         locals: Vec<(Transport, SocketAddr)>,
     ) -> CoreHandle {
+        CoreHandle::sharded(vec![commands], ids, locals)
+    }
+
+    /// A handle to the shards reading `commands` (in shard order).
+    pub(crate) fn sharded(
+        commands: Vec<mpsc::UnboundedSender<Command>>,
+        ids: IdGenerator,
+        locals: Vec<(Transport, SocketAddr)>,
+    ) -> CoreHandle {
+        assert!(!commands.is_empty(), "a core has at least one shard");
         CoreHandle { inner: Arc::new(Inner { commands, ids: Mutex::new(ids), locals }) }
     }
 
-    fn send(&self, command: Command) -> Result<(), CoreError> {
-        self.inner.commands.send(command).map_err(|_| CoreError::Stopped)
+    /// The number of shards.
+    pub fn shards(&self) -> usize {
+        self.inner.commands.len()
+    }
+
+    /// The shard owning transaction `tx`.
+    pub fn shard_of_tx(&self, tx: TxId) -> usize {
+        IdSpace::owner(tx, self.shards())
+    }
+
+    /// The shard owning the transactions of Call-ID `call_id`.
+    pub fn shard_of_call_id(&self, call_id: &str) -> usize {
+        shard_of(call_id, self.shards())
+    }
+
+    fn shard_of_message(&self, headers: &ringfence_sip_types::Headers) -> usize {
+        headers.call_id().map_or(0, |c| self.shard_of_call_id(c))
+    }
+
+    fn send(&self, shard: usize, command: Command) -> Result<(), CoreError> {
+        self.inner.commands[shard].send(command).map_err(|_| CoreError::Stopped)
     }
 
     /// Answers server transaction `tx` (from [`super::Routes`] dispatch). A final
@@ -114,7 +152,7 @@ impl CoreHandle {
     /// # Errors
     /// [`CoreError::Stopped`] once the core has stopped.
     pub fn respond(&self, tx: TxId, response: Response) -> Result<(), CoreError> {
-        self.send(Command::Respond { tx, response })
+        self.send(self.shard_of_tx(tx), Command::Respond { tx, response })
     }
 
     /// Starts a client transaction: sends `request` (complete, with a Via whose branch
@@ -130,7 +168,8 @@ impl CoreHandle {
         dest: Peer,
     ) -> Result<ClientTransaction, CoreError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Start { request, dest, reply })?;
+        let shard = self.shard_of_message(&request.headers);
+        self.send(shard, Command::Start { request, dest, reply })?;
         answer.await.map_err(|_| CoreError::Stopped)?
     }
 
@@ -141,7 +180,7 @@ impl CoreHandle {
     /// [`CoreError::Stopped`] once the core has stopped.
     pub fn cancel(&self, tx: TxId, extra: &[(&str, &str)]) -> Result<(), CoreError> {
         let extra = extra.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
-        self.send(Command::Cancel { tx, extra })
+        self.send(self.shard_of_tx(tx), Command::Cancel { tx, extra })
     }
 
     /// Sends a message outside any transaction: the ACK for a 2xx, a 2xx retransmitted by
@@ -150,7 +189,7 @@ impl CoreHandle {
     /// # Errors
     /// [`CoreError::Stopped`] once the core has stopped.
     pub fn send_stateless(&self, message: Message, dest: Peer) -> Result<(), CoreError> {
-        self.send(Command::Stateless { message, dest })
+        self.send(self.shard_of_message(message.headers()), Command::Stateless { message, dest })
     }
 
     /// Sends a response outside any transaction to where its top Via says (RFC 3261
@@ -163,7 +202,10 @@ impl CoreHandle {
         response: Response,
         source: Peer,
     ) -> Result<(), CoreError> {
-        self.send(Command::StatelessResponse { response, source })
+        self.send(
+            self.shard_of_message(&response.headers),
+            Command::StatelessResponse { response, source },
+        )
     }
 
     fn ids(&self) -> std::sync::MutexGuard<'_, IdGenerator> {

@@ -1,20 +1,39 @@
-//! The SIP core: the task that owns the transaction layer and drives it.
+//! The SIP core: the tasks that own the transaction layer and drive it.
 //!
 //! ```text
-//! transports --Inbound--> core task --Event--> registrar (REGISTER, on a task per request)
-//!      ^                   |   ^               OPTIONS responder (inline)
-//!      |                   |   |               call handler (INVITE, BYE, ...; B2BUA)
-//!      +----Outbound-------+   +--Command---- CoreHandle (respond, start_request, ...)
+//! transports --Inbound--> shard task i --Event--> registrar (REGISTER, on a task per request)
+//!   (queue i =  |   ^                             OPTIONS responder (inline)
+//!   hash(Call-ID))  |                             call handler (INVITE, BYE, ...; B2BUA)
+//!      ^        |   +--Command------------------ CoreHandle (respond, start_request, ...)
+//!      +--Outbound
 //! ```
 //!
-//! The task waits for whichever comes first: a message from the transports, a command
-//! from a TU, the layer's next timer, or shutdown. After each it drains the layer's
-//! output: every [`Transmit`] goes to [`Transports::send`] (a failure is fed back with
-//! `handle_transport_error`; a response whose connection has closed is retried on a new
-//! one, RFC 3261 §18.2.2), and every event is dispatched.
+//! The core is split into shards (`core.shards`, default one per CPU), each a task with
+//! its own [`TransactionLayer`], so matching, timers, response building and sending run
+//! in parallel. A shard owns the transactions of the Call-IDs that hash to it
+//! ([`crate::transport::shard_of`]): every message of a call (INVITE, its
+//! retransmissions, CANCEL, ACK, BYE, the responses to requests we send with that
+//! Call-ID) carries the same Call-ID (RFC 3261 §8.1.1.4, §9.1), so the transports queue
+//! it to that shard and matching never crosses shards. Each shard hands out transaction
+//! ids from its own residue class ([`IdSpace`]), so the [`CoreHandle`] sends a command
+//! about a transaction to its shard, and a new request to the shard of its Call-ID.
+//! Transaction caps are split evenly among the shards.
 //!
-//! Nothing on this task waits for I/O or the store: the registrar and the call handler
-//! spawn tasks that answer through the [`CoreHandle`].
+//! Challenges (401/407) to non-INVITE requests end their transaction once sent (RFC 3261
+//! §8.2.7, §26.1.5): an unauthenticated request leaves no state behind, and a challenged
+//! REGISTER costs one transaction kept for Timer J (its 200), not two.
+//!
+//! A shard waits for whichever comes first: a message from its transport queue, a
+//! command from a TU, the layer's next timer, or shutdown. After each it drains the
+//! layer's output: every [`Transmit`](ringfence_sip_proto::transaction::Transmit) goes to
+//! [`Transports::send`] (a failure is fed back
+//! with `handle_transport_error`; a response whose connection has closed is retried on a
+//! new one, RFC 3261 §18.2.2), and every event is dispatched.
+//!
+//! Nothing on a shard task waits for I/O or the store: the registrar and the call handler
+//! spawn tasks that answer through the [`CoreHandle`]. The call handler is shared by the
+//! shards (behind a lock held only while it routes; a B2BUA's two legs have different
+//! Call-IDs, so they may live on different shards).
 //!
 //! Dispatch of new requests, after the checks of [`checks`] (405/501, 416, 420, 483):
 //! REGISTER to the registrar, OPTIONS to [`OptionsResponder`], INVITE, BYE, UPDATE, INFO,
@@ -22,7 +41,8 @@
 //!
 //! Shutdown: when the token fires, new requests get `503` with `Retry-After`; live server
 //! transactions are given `shutdown_grace` to get their final responses and client
-//! transactions theirs; then [`Core::run`] returns.
+//! transactions theirs; then [`Core::run`] returns. Every shard keeps answering (503) until
+//! all of them have drained, so no Call-ID goes unanswered meanwhile.
 
 mod call;
 mod checks;
@@ -30,16 +50,15 @@ pub mod convert;
 mod error;
 pub(crate) mod handle;
 mod service;
+mod shard;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
 
 use rand::RngCore as _;
 use ringfence_sip_proto::transaction::{
-    Config as LayerConfig, Event, IdGenerator, Peer, TransactionLayer, Transmit, TxId,
+    Config as LayerConfig, IdGenerator, IdSpace, Peer, TransactionLayer, TxId,
 };
-use ringfence_sip_types::{HeaderName, Request, Response};
+use ringfence_sip_types::Request;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -51,13 +70,13 @@ pub use service::{CallContext, CallFactory, SipService, SipServiceBuilder};
 
 use crate::config::CoreConfig;
 use crate::options::OptionsResponder;
-use crate::transport::{Inbound, Outbound, TransportError, Transports};
-use checks::Target;
-use convert::{flow_to_proto, flow_to_transport, to_kind, to_proto};
-use handle::Command;
+use crate::transport::{Inbound, Transports};
+use convert::to_proto;
+use shard::{Drain, Shard, SharedRoutes};
 
 /// A TU that takes requests of one method and answers through the [`CoreHandle`]; runs on
-/// the core task, so it must return at once (spawn the work).
+/// a core shard's task (any of them, concurrently), so it must return at once (spawn the
+/// work).
 pub trait RequestHandler: Send + Sync + 'static {
     /// A new request created server transaction `tx`.
     fn handle(&self, tx: TxId, request: Request, source: Peer);
@@ -79,322 +98,88 @@ impl std::fmt::Debug for Routes {
     }
 }
 
-/// Messages handled per wake-up before the output is drained (fairness and batching).
-const BATCH: usize = 64;
-
-/// The core task's state. Build with [`Core::new`], run with [`Core::run`].
+/// The core's shards, built and not yet running. Build with [`Core::new`], run with
+/// [`Core::run`].
 #[derive(Debug)]
 pub struct Core {
-    layer: TransactionLayer,
-    transports: Transports,
-    commands: mpsc::UnboundedReceiver<Command>,
-    handle: CoreHandle,
-    server_header: Option<String>,
-    grace: Duration,
-    /// Owners of client transactions, until the transaction ends.
-    clients: HashMap<TxId, mpsc::UnboundedSender<ClientEvent>>,
-    /// Client transactions without a final response.
-    clients_open: HashSet<TxId>,
-    /// Server transactions without a final response.
-    awaiting: HashSet<TxId>,
-    /// Server transactions owned by the call handler.
-    call_txs: HashSet<TxId>,
-    draining: bool,
+    shards: Vec<Shard>,
 }
 
 impl Core {
-    /// A core sending through `transports`, and the handle TUs use to reach it.
+    /// A core of `config.shard_count()` shards sending through `transports`, and the
+    /// handle TUs use to reach it. Bind the transports with as many inbound queues
+    /// ([`crate::transport::TransportsBuilder::bind_sharded`]).
     pub fn new(config: &CoreConfig, transports: Transports) -> (Core, CoreHandle) {
-        let layer = TransactionLayer::new(LayerConfig {
-            max_server_transactions: config.max_server_transactions,
-            max_client_transactions: config.max_client_transactions,
-            ..LayerConfig::default()
-        });
+        let n = config.shard_count();
         let mut key = [0u8; 32];
         rand::rng().fill_bytes(&mut key);
         let locals = transports.local_addrs().into_iter().map(|(k, a)| (to_proto(k), a)).collect();
-        let (tx, commands) = mpsc::unbounded_channel();
-        let handle = CoreHandle::new(tx, IdGenerator::new(key), locals);
-        let core = Core {
-            layer,
-            transports,
-            commands,
-            handle: handle.clone(),
-            server_header: config.server_header.clone(),
-            grace: config.shutdown_grace,
-            clients: HashMap::new(),
-            clients_open: HashSet::new(),
-            awaiting: HashSet::new(),
-            call_txs: HashSet::new(),
-            draining: false,
-        };
-        (core, handle)
+        let (senders, receivers): (Vec<_>, Vec<_>) =
+            (0..n).map(|_| mpsc::unbounded_channel()).unzip();
+        let handle = CoreHandle::sharded(senders, IdGenerator::new(key), locals);
+        let shards = receivers
+            .into_iter()
+            .enumerate()
+            .map(|(i, commands)| {
+                let layer = TransactionLayer::new(LayerConfig {
+                    max_server_transactions: config.max_server_transactions.div_ceil(n),
+                    max_client_transactions: config.max_client_transactions.div_ceil(n),
+                    ids: IdSpace::new(i, n),
+                    // RFC 3261 §8.2.7, §26.1.5: no state kept per challenge.
+                    stateless_challenges: true,
+                    ..LayerConfig::default()
+                });
+                Shard::new(i, layer, transports.clone(), commands, handle.clone(), config)
+            })
+            .collect();
+        (Core { shards }, handle)
     }
 
-    /// Runs until `shutdown` fires and the live transactions have finished (or
-    /// `shutdown_grace` has passed).
+    /// The number of shards (inbound queues [`Core::run`] expects).
+    pub fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Runs every shard until `shutdown` fires and the live transactions have finished
+    /// (or `shutdown_grace` has passed). `inbound` holds one queue per shard, in shard
+    /// order.
+    ///
+    /// # Panics
+    /// When `inbound` does not hold [`Core::shards`] queues.
     pub async fn run(
-        mut self,
-        mut inbound: mpsc::Receiver<Inbound>,
-        mut routes: Routes,
+        self,
+        inbound: Vec<mpsc::Receiver<Inbound>>,
+        routes: Routes,
         shutdown: CancellationToken,
     ) {
-        let mut inbound_open = true;
-        let mut drain_deadline: Option<Instant> = None;
-        loop {
-            let timer = self.layer.poll_timeout();
-            tokio::select! {
-                biased;
-                () = shutdown.cancelled(), if drain_deadline.is_none() => {
-                    self.draining = true;
-                    drain_deadline = Some(Instant::now() + self.grace);
-                    tracing::info!(
-                        server = self.awaiting.len(),
-                        client = self.clients_open.len(),
-                        "SIP core draining transactions"
-                    );
-                }
-                Some(cmd) = self.commands.recv() => {
-                    self.on_command(cmd);
-                    for _ in 1..BATCH {
-                        match self.commands.try_recv() {
-                            Ok(cmd) => self.on_command(cmd),
-                            Err(_) => break,
-                        }
-                    }
-                }
-                msg = inbound.recv(), if inbound_open => match msg {
-                    Some(m) => {
-                        self.on_inbound(m);
-                        for _ in 1..BATCH {
-                            match inbound.try_recv() {
-                                Ok(m) => self.on_inbound(m),
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    None => inbound_open = false,
-                },
-                () = sleep_until(timer) => self.layer.handle_timeout(Instant::now()),
-                () = sleep_until(drain_deadline) => {
-                    tracing::warn!(
-                        server = self.awaiting.len(),
-                        client = self.clients_open.len(),
-                        "shutdown grace over with transactions still open"
-                    );
-                    break;
-                }
+        assert_eq!(inbound.len(), self.shards.len(), "one inbound queue per core shard");
+        let call_supported = routes.calls.supported().to_vec();
+        let routes = Arc::new(SharedRoutes {
+            register: routes.register,
+            options: routes.options,
+            calls: Mutex::new(routes.calls),
+            call_supported,
+        });
+        tracing::info!(shards = self.shards.len(), "SIP core running");
+        let drain = Arc::new(Drain::new(self.shards.len()));
+        let mut tasks = Vec::new();
+        let mut first = None;
+        for (shard, queue) in self.shards.into_iter().zip(inbound) {
+            if first.is_none() {
+                first = Some((shard, queue));
+                continue;
             }
-            self.flush(&mut routes);
-            if self.draining && self.awaiting.is_empty() && self.clients_open.is_empty() {
-                break;
+            let run = shard.run(queue, routes.clone(), shutdown.clone(), drain.clone());
+            tasks.push(tokio::spawn(run));
+        }
+        if let Some((shard, queue)) = first {
+            shard.run(queue, routes, shutdown, drain).await;
+        }
+        for t in tasks {
+            if let Err(e) = t.await {
+                tracing::error!(error = %e, "a SIP core shard failed");
             }
         }
         tracing::info!("SIP core stopped");
-    }
-
-    fn on_inbound(&mut self, m: Inbound) {
-        let peer =
-            Peer { addr: m.source, transport: to_proto(m.kind), flow: Some(flow_to_proto(m.flow)) };
-        if let Err(e) = self.layer.handle_incoming(Instant::now(), m.message, peer) {
-            tracing::debug!(source = %m.source, error = %e, "message dropped by the transaction layer");
-        }
-    }
-
-    fn on_command(&mut self, cmd: Command) {
-        let now = Instant::now();
-        match cmd {
-            Command::Respond { tx, response } => self.respond(tx, response),
-            Command::Start { request, dest, reply } => {
-                let started = self.layer.start_client_transaction(now, request, dest);
-                let answer = match started {
-                    Ok(id) => {
-                        let (tx, rx) = mpsc::unbounded_channel();
-                        self.clients.insert(id, tx);
-                        self.clients_open.insert(id);
-                        Ok(ClientTransaction::new(id, rx))
-                    }
-                    Err(e) => Err(CoreError::Transaction(e)),
-                };
-                // An owner that gave up waiting simply never sees its transaction.
-                let _ = reply.send(answer);
-            }
-            Command::Cancel { tx, extra } => {
-                let extra: Vec<(&str, &str)> =
-                    extra.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-                if let Err(e) = self.layer.cancel(now, tx, &extra) {
-                    tracing::debug!(%tx, error = %e, "cancel refused");
-                }
-            }
-            Command::Stateless { message, dest } => self.layer.send_stateless(&message, dest),
-            Command::StatelessResponse { response, source } => {
-                let response = self.finish(response);
-                if let Err(e) = self.layer.send_response_stateless(&response, &source) {
-                    tracing::debug!(error = %e, "stateless response not sent");
-                }
-            }
-        }
-    }
-
-    /// Adds the configured Server header (before Content-Length).
-    fn finish(&self, mut response: Response) -> Response {
-        if let Some(server) = &self.server_header
-            && !response.headers.contains(HeaderName::Server)
-        {
-            response.headers.remove(HeaderName::ContentLength);
-            response.headers.push(HeaderName::Server, server);
-            response.headers.set_content_length(response.body.len());
-        }
-        response
-    }
-
-    fn respond(&mut self, tx: TxId, response: Response) {
-        let is_final = response.status.is_final();
-        let response = self.finish(response);
-        match self.layer.respond(Instant::now(), tx, response) {
-            Ok(()) if is_final => {
-                self.awaiting.remove(&tx);
-            }
-            Ok(()) => {}
-            Err(e) => tracing::debug!(%tx, error = %e, "response not sent"),
-        }
-    }
-
-    /// Sends every queued transmit and dispatches every queued event, until both are empty.
-    fn flush(&mut self, routes: &mut Routes) {
-        loop {
-            let mut busy = false;
-            while let Some(t) = self.layer.poll_transmit() {
-                self.transmit(t);
-                busy = true;
-            }
-            while let Some(ev) = self.layer.poll_event() {
-                self.dispatch(ev, routes);
-                busy = true;
-            }
-            if !busy {
-                break;
-            }
-        }
-    }
-
-    fn transmit(&mut self, t: Transmit) {
-        let out = Outbound {
-            kind: to_kind(t.dest.transport),
-            dest: t.dest.addr,
-            flow: t.dest.flow.map(flow_to_transport),
-            bytes: t.bytes,
-        };
-        let mut result = self.transports.send(out.clone());
-        // RFC 3261 §18.2.2: a response whose connection has closed goes over a new one.
-        if matches!(result, Err(TransportError::FlowGone(_)))
-            && out.kind.is_reliable()
-            && out.bytes.starts_with(b"SIP/2.0 ")
-        {
-            result = self.transports.send(Outbound { flow: None, ..out });
-        }
-        if let Err(e) = result {
-            tracing::debug!(dest = %t.dest.addr, error = %e, "send failed");
-            if let Some(tx) = t.tx {
-                self.layer.handle_transport_error(Instant::now(), tx);
-            }
-        }
-    }
-
-    fn dispatch(&mut self, ev: Event, routes: &mut Routes) {
-        match ev {
-            Event::Request { tx, request, source } => self.on_request(tx, request, source, routes),
-            Event::Response { tx, response } => {
-                if response.status.is_final() {
-                    self.clients_open.remove(&tx);
-                }
-                if let Some(owner) = self.clients.get(&tx) {
-                    let _ = owner.send(ClientEvent::Response(response));
-                }
-            }
-            Event::Ack { tx, request, source } => {
-                routes.calls.on_ack(&self.handle, tx, request, source)
-            }
-            Event::Cancel { invite_tx, request, source } => {
-                if self.call_txs.contains(&invite_tx) {
-                    routes.calls.on_cancel(&self.handle, invite_tx, request, source);
-                }
-            }
-            Event::StrayResponse { response, source } => {
-                routes.calls.on_stray_response(&self.handle, response, source);
-            }
-            Event::Timeout { tx } => {
-                self.on_tx_end(tx, ClientEvent::Timeout, ServerTxEvent::Timeout, routes)
-            }
-            Event::TransportError { tx } => {
-                self.on_tx_end(
-                    tx,
-                    ClientEvent::TransportError,
-                    ServerTxEvent::TransportError,
-                    routes,
-                );
-            }
-            Event::Terminated { tx, kind } => {
-                if kind.is_client() {
-                    self.clients.remove(&tx);
-                    self.clients_open.remove(&tx);
-                } else {
-                    self.awaiting.remove(&tx);
-                    if self.call_txs.remove(&tx) {
-                        routes.calls.on_server_event(&self.handle, tx, ServerTxEvent::Terminated);
-                    }
-                }
-            }
-            other => tracing::debug!(event = ?other, "unhandled transaction event"),
-        }
-    }
-
-    fn on_tx_end(
-        &mut self,
-        tx: TxId,
-        client: ClientEvent,
-        server: ServerTxEvent,
-        routes: &mut Routes,
-    ) {
-        if let Some(owner) = self.clients.get(&tx) {
-            self.clients_open.remove(&tx);
-            let _ = owner.send(client);
-        } else {
-            self.awaiting.remove(&tx);
-            if self.call_txs.contains(&tx) {
-                routes.calls.on_server_event(&self.handle, tx, server);
-            }
-        }
-    }
-
-    fn on_request(&mut self, tx: TxId, request: Request, source: Peer, routes: &mut Routes) {
-        self.awaiting.insert(tx);
-        if self.draining {
-            let mut r = checks::local_response(&request, 503);
-            r.headers.remove(HeaderName::ContentLength);
-            r.headers.push(HeaderName::RetryAfter, "5");
-            r.headers.set_content_length(0);
-            self.respond(tx, r);
-            return;
-        }
-        match checks::classify(&request, routes.calls.supported()) {
-            Err(refusal) => self.respond(tx, refusal),
-            Ok(Target::Register) => routes.register.handle(tx, request, source),
-            Ok(Target::Options) => {
-                let r = routes.options.respond(&request);
-                self.respond(tx, r);
-            }
-            Ok(Target::Call) => {
-                self.call_txs.insert(tx);
-                routes.calls.on_request(&self.handle, tx, request, source);
-            }
-        }
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
     }
 }

@@ -149,7 +149,8 @@ impl SipServiceBuilder {
         if let Some(p) = &self.perimeter {
             tb = tb.guard(p.transport_hook());
         }
-        let (transports, inbound) = tb.bind(transport_stop.clone()).await?;
+        let shards = self.config.core.shard_count();
+        let (transports, inbound) = tb.bind_sharded(transport_stop.clone(), shards).await?;
         let (core, handle) = Core::new(&self.config.core, transports.clone());
         let observer: Arc<dyn AuthObserver> = match &self.perimeter {
             Some(p) => Arc::new(Both(p.clone(), self.observer)),

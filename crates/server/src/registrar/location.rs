@@ -19,8 +19,11 @@ const SHARDS: usize = 64;
 /// One binding of an extension (its address of record) to a contact address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
-    /// The Contact as registered, without its `expires` parameter.
-    pub contact: NameAddr,
+    /// The Contact as registered, without its `expires` parameter, printed (`<uri>` and
+    /// parameters). Kept as text: a binding lives for hours, and the parsed form takes
+    /// several times the memory (100000 contacts must fit in well under 200 MB);
+    /// [`Binding::contact`] parses it.
+    contact: Box<str>,
     /// The contact URI as printed: the binding's key in the store.
     pub key: String,
     /// Where the REGISTER came from: the address to send to (behind NAT: the public
@@ -43,6 +46,46 @@ pub struct Binding {
 }
 
 impl Binding {
+    /// A binding of `contact` (the Contact as registered, without `expires`), with the
+    /// store key `key` (its URI as printed).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        contact: &NameAddr,
+        key: &str,
+        peer: Peer,
+        expires_at: SystemTime,
+        call_id: &str,
+        cseq: u32,
+        instance: Option<String>,
+        reg_id: Option<u32>,
+        user_agent: Option<String>,
+        path: Vec<String>,
+    ) -> Binding {
+        Binding {
+            contact: contact.to_string().into_boxed_str(),
+            key: key.to_owned(),
+            peer,
+            expires_at,
+            call_id: call_id.to_owned(),
+            cseq,
+            instance,
+            reg_id,
+            user_agent,
+            path,
+        }
+    }
+
+    /// The Contact as registered, without its `expires` parameter (`None` never happens
+    /// in practice: the text was printed from a parsed value).
+    pub fn contact(&self) -> Option<NameAddr> {
+        NameAddr::parse(&self.contact).ok()
+    }
+
+    /// The Contact as registered, printed, without its `expires` parameter.
+    pub fn contact_text(&self) -> &str {
+        &self.contact
+    }
+
     /// Seconds left at `now`, rounded up (0 once lapsed).
     pub fn remaining(&self, now: SystemTime) -> u32 {
         let left = self.expires_at.duration_since(now).unwrap_or(Duration::ZERO);
@@ -79,18 +122,18 @@ impl Binding {
                 contact.params.push(Param::new("reg-id", reg.to_string()));
             }
         }
-        Some(Binding {
-            contact,
-            key: r.contact_uri.clone(),
-            peer: Peer::new(r.source, from_store(r.transport)),
-            expires_at: SystemTime::from(r.expires_at),
-            call_id: r.call_id.clone(),
-            cseq: r.cseq,
-            instance: r.instance_id.clone(),
-            reg_id: r.instance_id.as_ref().and(r.reg_id),
-            user_agent: r.user_agent.clone(),
-            path: r.path.clone(),
-        })
+        Some(Binding::new(
+            &contact,
+            &r.contact_uri,
+            Peer::new(r.source, from_store(r.transport)),
+            SystemTime::from(r.expires_at),
+            &r.call_id,
+            r.cseq,
+            r.instance_id.clone(),
+            r.instance_id.as_ref().and(r.reg_id),
+            r.user_agent.clone(),
+            r.path.clone(),
+        ))
     }
 }
 
@@ -151,14 +194,17 @@ impl LocationService {
             .map(|bs| {
                 bs.iter()
                     .filter(|b| b.expires_at > now)
-                    .map(|b| Location {
-                        contact: b.contact.uri.clone(),
-                        peer: b.peer,
-                        expires_at: b.expires_at,
-                        instance: b.instance.clone(),
-                        reg_id: b.reg_id,
-                        path: b.path.clone(),
-                        q: b.contact.q_millis().unwrap_or(1000),
+                    .filter_map(|b| {
+                        let contact = b.contact()?;
+                        Some(Location {
+                            q: contact.q_millis().unwrap_or(1000),
+                            contact: contact.uri,
+                            peer: b.peer,
+                            expires_at: b.expires_at,
+                            instance: b.instance.clone(),
+                            reg_id: b.reg_id,
+                            path: b.path.clone(),
+                        })
                     })
                     .collect()
             })
@@ -189,6 +235,10 @@ impl LocationService {
         let r = f(entry);
         if entry.is_empty() {
             shard.remove(&(tenant, extension));
+        } else {
+            // Bindings live for hours; a vector grown by doubling would keep up to half
+            // its slots empty (16 for 10 contacts).
+            entry.shrink_to_fit();
         }
         r
     }
@@ -277,18 +327,18 @@ mod tests {
         if let Some(q) = q {
             contact.params.push(Param::new("q", q));
         }
-        Binding {
-            contact,
-            key: uri.to_owned(),
-            peer: Peer::new("192.0.2.1:5060".parse().unwrap(), Transport::Udp),
-            expires_at: SystemTime::now() + Duration::from_secs(secs),
-            call_id: "c".into(),
-            cseq: 1,
-            instance: None,
-            reg_id: None,
-            user_agent: None,
-            path: Vec::new(),
-        }
+        Binding::new(
+            &contact,
+            uri,
+            Peer::new("192.0.2.1:5060".parse().unwrap(), Transport::Udp),
+            SystemTime::now() + Duration::from_secs(secs),
+            "c",
+            1,
+            None,
+            None,
+            None,
+            Vec::new(),
+        )
     }
 
     #[test]
@@ -313,16 +363,21 @@ mod tests {
 
     #[test]
     fn record_round_trip() {
-        let mut b = binding("sip:100@192.0.2.1:5070;transport=tcp", 60, None);
-        b.instance = Some("\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\"".into());
+        let uri = "sip:100@192.0.2.1:5070;transport=tcp";
+        let instance = "\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\"";
+        let mut contact = NameAddr::new(Uri::parse(uri).unwrap());
+        contact.params.push(Param::new("+sip.instance", instance));
+        contact.params.push(Param::new("reg-id", "1"));
+        let mut b = binding(uri, 60, None);
+        b.contact = contact.to_string().into_boxed_str();
+        b.instance = Some(instance.into());
         b.reg_id = Some(1);
-        b.contact.params.push(Param::new("+sip.instance", b.instance.clone().unwrap()));
-        b.contact.params.push(Param::new("reg-id", "1"));
         b.path = vec!["<sip:edge.example;lr>".into()];
         let (t, e) = (TenantId::random(), ExtensionId::random());
         let r = b.to_record(t, e);
         let back = Binding::from_record(&r).unwrap();
-        assert_eq!(back.contact, b.contact);
+        assert_eq!(back.contact(), b.contact());
+        assert_eq!(back.contact(), Some(contact));
         assert_eq!(back.key, b.key);
         assert_eq!(back.instance, b.instance);
         assert_eq!(back.reg_id, Some(1));

@@ -180,9 +180,11 @@ impl Registrar {
             // Queued under the extension's lock, so the store sees changes in order.
             let stored =
                 (!changes.is_empty()).then(|| me.writer.submit(to_ops(tenant, ext, changes)));
-            Ok::<_, Reject>((bindings.clone(), stored))
+            // What the answer and the observer need, not a copy of every binding: many
+            // REGISTERs may wait for the store at once.
+            Ok::<_, Reject>((Answer::new(bindings, source, now), stored))
         });
-        let (bindings, stored) = match applied {
+        let (answer, stored) = match applied {
             Ok(x) => x,
             Err(rej) => return rejection(request, &rej),
         };
@@ -195,21 +197,20 @@ impl Registrar {
             return r;
         }
         if !matches!(reg.contacts, Contacts::Fetch) {
-            self.tell_observer(source, &bindings, now);
-            if bindings.iter().any(|b| b.peer.addr == source.addr && b.remaining(now) > 0) {
+            self.tell_observer(source, answer.source_remaining, now);
+            if answer.source_remaining.is_some_and(|secs| secs > 0) {
                 self.inner.observer.extension_registered(tenant, ext, source);
             }
         }
-        ok_response(request, &reg, &bindings, now)
+        ok_response(request, &reg, &answer)
     }
 
     /// Tells the observer how long `source` stays registered after a REGISTER from it
-    /// changed an extension's bindings (now `bindings`): the longest of its bindings of this
-    /// extension or, when none is left, of any other extension (a phone with several lines
+    /// changed an extension's bindings: the longest of its bindings of this extension
+    /// (`here`) or, when none is left, of any other extension (a phone with several lines
     /// on one port); zero when it holds none at all.
-    fn tell_observer(&self, source: &Peer, bindings: &[Binding], now: SystemTime) {
-        let here = bindings.iter().filter(|b| b.peer.addr == source.addr).map(|b| b.remaining(now));
-        let secs = match here.max() {
+    fn tell_observer(&self, source: &Peer, here: Option<u32>, now: SystemTime) {
+        let secs = match here {
             Some(secs) => secs,
             None => self.inner.location.remaining_from(source.addr, now).unwrap_or(0),
         };
@@ -272,19 +273,36 @@ fn rejection(request: &Request, rej: &Reject) -> Response {
     r
 }
 
-/// §10.3 step 8: 200 with every current binding and its remaining time, and Date.
-fn ok_response(
-    request: &Request,
-    reg: &Register,
-    bindings: &[Binding],
+/// What the answer to a REGISTER needs from the bindings, read under the extension's
+/// lock.
+struct Answer {
+    /// Every current binding as a Contact value with its remaining time (§10.3 step 8).
+    contacts: Vec<String>,
+    /// The longest remaining time of the bindings registered from the request's source.
+    source_remaining: Option<u32>,
+    /// When it was read (the Date header).
     now: SystemTime,
-) -> Response {
+}
+
+impl Answer {
+    fn new(bindings: &[Binding], source: &Peer, now: SystemTime) -> Answer {
+        let contacts = bindings
+            .iter()
+            // The stored contact has no `expires` parameter: appending one is setting it.
+            .map(|b| format!("{};expires={}", b.contact_text(), b.remaining(now)))
+            .collect();
+        let source_remaining =
+            bindings.iter().filter(|b| b.peer.addr == source.addr).map(|b| b.remaining(now)).max();
+        Answer { contacts, source_remaining, now }
+    }
+}
+
+/// §10.3 step 8: 200 with every current binding and its remaining time, and Date.
+fn ok_response(request: &Request, reg: &Register, answer: &Answer) -> Response {
     let mut r = simple(request, 200, None);
     r.headers.remove(HeaderName::ContentLength);
-    for b in bindings {
-        let mut c = b.contact.clone();
-        c.params.set("expires", Some(&b.remaining(now).to_string()));
-        r.headers.push(HeaderName::Contact, &c.to_string());
+    for c in &answer.contacts {
+        r.headers.push(HeaderName::Contact, c);
     }
     if reg.path_supported {
         for p in &reg.path {
@@ -294,7 +312,7 @@ fn ok_response(
     if reg.any_outbound() && matches!(reg.contacts, Contacts::List(_)) {
         r.headers.push(HeaderName::Require, "outbound");
     }
-    r.headers.push(HeaderName::Date, &sip_date(now).to_string());
+    r.headers.push(HeaderName::Date, &sip_date(answer.now).to_string());
     r.headers.set_content_length(0);
     r
 }

@@ -183,18 +183,18 @@ pub(crate) enum Change {
 
 impl Register {
     fn binding(&self, q: &Requested, now: SystemTime) -> Binding {
-        Binding {
-            contact: q.contact.clone(),
-            key: q.key.clone(),
-            peer: self.peer,
-            expires_at: now + Duration::from_secs(u64::from(q.expires)),
-            call_id: self.call_id.clone(),
-            cseq: self.cseq,
-            instance: q.instance.clone(),
-            reg_id: q.reg_id,
-            user_agent: self.user_agent.clone(),
-            path: self.path.clone(),
-        }
+        Binding::new(
+            &q.contact,
+            &q.key,
+            self.peer,
+            now + Duration::from_secs(u64::from(q.expires)),
+            &self.call_id,
+            self.cseq,
+            q.instance.clone(),
+            q.reg_id,
+            self.user_agent.clone(),
+            self.path.clone(),
+        )
     }
 
     /// True when `q` is an outbound registration (RFC 5626 §6): keyed by instance and
@@ -240,7 +240,10 @@ pub(crate) fn apply(
                 let outbound = reg.is_outbound(q);
                 let found = next.iter().position(|b| {
                     (outbound && b.instance == q.instance && b.reg_id == q.reg_id)
-                        || b.contact.uri.equivalent(&q.contact.uri)
+                        // The same printed URI is the common case (a refresh); only
+                        // other spellings need the stored contact parsed (§19.1.4).
+                        || b.key == q.key
+                        || b.contact().is_some_and(|c| c.uri.equivalent(&q.contact.uri))
                 });
                 match found {
                     Some(i) => {

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use ringfence_sip_types::framing::{Framed, StreamFramer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::Shared;
 use super::ingress::{self, Origin, Outcome};
+use super::sink::InboundSink;
 use super::stats::Stats;
 use super::table::{WriteQueue, WriteRx};
-use super::{Inbound, Shared};
 
 /// Bytes read from the socket at a time. Small, because every open connection keeps
 /// one such buffer; larger messages take several reads.
@@ -57,7 +57,7 @@ pub(crate) async fn run<S>(
     stream: S,
     origin: Origin,
     parts: ConnParts,
-    tx: mpsc::Sender<Inbound>,
+    tx: InboundSink,
 ) where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -95,7 +95,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     origin: &Origin,
     queue: &WriteQueue,
     kill: &CancellationToken,
-    tx: &mpsc::Sender<Inbound>,
+    tx: &InboundSink,
 ) -> Close {
     let stats = &shared.stats;
     let mut framer = StreamFramer::new(shared.config.limits);

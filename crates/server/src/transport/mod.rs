@@ -45,6 +45,7 @@ mod ingress;
 mod kind;
 mod nat;
 mod salvage;
+mod sink;
 mod stats;
 mod stream;
 mod table;
@@ -65,9 +66,11 @@ pub use config::TransportConfig;
 pub use error::TransportError;
 pub use guard::{AllowAll, Guard};
 pub use kind::{FlowId, TransportKind};
+pub use sink::shard_of;
 pub use stats::TransportStats;
 
 use guard::DynGuard;
+use sink::InboundSink;
 use stats::Stats;
 use table::ConnTable;
 
@@ -162,7 +165,7 @@ struct Shared {
     udp: RwLock<Vec<UdpGroup>>,
     next_flow: AtomicU64,
     tls_client: Option<Arc<rustls::ClientConfig>>,
-    inbound: Mutex<Option<mpsc::Sender<Inbound>>>,
+    inbound: Mutex<Option<InboundSink>>,
     locals: Vec<(TransportKind, SocketAddr)>,
 }
 
@@ -214,6 +217,19 @@ impl TransportsBuilder {
         self,
         shutdown: CancellationToken,
     ) -> Result<(Transports, mpsc::Receiver<Inbound>), TransportError> {
+        let (transports, mut queues) = self.bind_sharded(shutdown, 1).await?;
+        let rx = queues.pop().expect("one queue per shard");
+        Ok((transports, rx))
+    }
+
+    /// Like [`TransportsBuilder::bind`], with one inbound queue per core shard (each of
+    /// capacity `config.inbound_queue`): a message goes to queue
+    /// [`shard_of`]`(its Call-ID, shards)`.
+    pub async fn bind_sharded(
+        self,
+        shutdown: CancellationToken,
+        shards: usize,
+    ) -> Result<(Transports, Vec<mpsc::Receiver<Inbound>>), TransportError> {
         let config = self.config;
         config.validate()?;
         if !config.tls.is_empty() && self.tls_server.is_none() {
@@ -236,7 +252,7 @@ impl TransportsBuilder {
             }
         }
 
-        let (tx, rx) = mpsc::channel(config.inbound_queue);
+        let (tx, rx) = InboundSink::new(shards, config.inbound_queue);
         let next_flow = AtomicU64::new(1);
         let mut groups = Vec::new();
         let mut locals = Vec::new();

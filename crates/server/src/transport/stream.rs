@@ -9,7 +9,6 @@ use std::time::Duration;
 use rustls::pki_types::ServerName;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 use tokio_util::sync::CancellationToken;
 
@@ -17,9 +16,10 @@ use super::conn::{self, ConnParts};
 use super::error::TransportError;
 use super::ingress::Origin;
 use super::kind::{FlowId, TransportKind};
+use super::sink::InboundSink;
 use super::stats::Stats;
 use super::table::{ConnTable, Lookup, PushError, WriteQueue};
-use super::{Inbound, Outbound, Shared};
+use super::{Outbound, Shared};
 
 /// Pending connections the kernel may queue for `accept`.
 const BACKLOG: i32 = 1024;
@@ -109,7 +109,7 @@ pub(crate) async fn accept_loop(
     kind: TransportKind,
     local: SocketAddr,
     acceptor: Option<TlsAcceptor>,
-    tx: mpsc::Sender<Inbound>,
+    tx: InboundSink,
 ) {
     let stats = &shared.stats;
     loop {
@@ -152,7 +152,7 @@ async fn serve(
     remote: SocketAddr,
     acceptor: Option<TlsAcceptor>,
     mut slot: Slot,
-    tx: mpsc::Sender<Inbound>,
+    tx: InboundSink,
 ) {
     let local = match stream.local_addr() {
         Ok(a) => a,
@@ -280,7 +280,7 @@ async fn connect(
     slot: Slot,
     flow: FlowId,
     parts: ConnParts,
-    tx: mpsc::Sender<Inbound>,
+    tx: InboundSink,
 ) {
     let c = &shared.config;
     let connected = tokio::select! {

@@ -11,14 +11,13 @@ use std::sync::{Arc, PoisonError};
 use ringfence_sip_types::framing::{is_keepalive, parse_datagram};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 
 use super::error::TransportError;
 use super::ingress::{self, Origin, Outcome};
 use super::kind::{FlowId, TransportKind};
+use super::sink::{InboundSink, NotQueued};
 use super::stats::Stats;
-use super::{Inbound, Outbound, Shared};
+use super::{Outbound, Shared};
 
 /// The largest UDP payload (65535 minus the 8-byte UDP header).
 const MAX_DATAGRAM: usize = 65_527;
@@ -68,7 +67,7 @@ pub(crate) async fn recv_loop(
     socket: Arc<UdpSocket>,
     local: SocketAddr,
     flow: FlowId,
-    tx: mpsc::Sender<Inbound>,
+    tx: InboundSink,
 ) {
     let limits = shared.config.limits;
     // Room for the largest datagram, so that an oversized message is seen whole and can
@@ -105,8 +104,8 @@ pub(crate) async fn recv_loop(
         match outcome {
             Outcome::Deliver(inbound) => match tx.try_send(inbound) {
                 Ok(()) => Stats::inc(&stats.received),
-                Err(TrySendError::Full(_)) => Stats::inc(&stats.queue_full_dropped),
-                Err(TrySendError::Closed(_)) => break,
+                Err(NotQueued::Full) => Stats::inc(&stats.queue_full_dropped),
+                Err(NotQueued::Closed) => break,
             },
             // Malformed: the source address is all we can trust (symmetric, RFC 3581).
             Outcome::Answer(resp) => {

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use ringfence_sip_types::{Request, Response};
 
 use super::build::build_non_2xx_ack;
-use super::ctx::{Ctx, due, earliest};
+use super::ctx::{Ctx, due, earliest, kept};
 use super::timers::Backoff;
 use super::types::{Event, Peer, TxId, TxState};
 
@@ -155,7 +155,7 @@ impl ClientInvite {
         // The INVITE was validated when the transaction started and the response parsed,
         // so building the ACK only fails for a response without To; then none is sent.
         if let Ok(ack) = build_non_2xx_ack(&self.request, response) {
-            let bytes = Bytes::from(ack.to_bytes());
+            let bytes = kept(ack.to_bytes());
             ctx.out.send(Some(self.id), self.dest, bytes.clone(), retransmission);
             self.ack = Some(bytes);
         }

@@ -53,6 +53,15 @@ impl Ctx<'_> {
     }
 }
 
+/// The wire form of a message the transaction keeps (to retransmit it, or to answer
+/// retransmissions with it), in an allocation of exactly its size: printing grows the
+/// buffer by doubling, and a finished server transaction keeps its final response for
+/// Timer J (32 s over UDP), so the slack would be held by every one of them.
+pub(crate) fn kept(mut wire: Vec<u8>) -> Bytes {
+    wire.shrink_to_fit();
+    Bytes::from(wire)
+}
+
 /// True when `deadline` is set and has passed.
 pub(crate) fn due(deadline: Option<Instant>, now: Instant) -> bool {
     deadline.is_some_and(|d| d <= now)

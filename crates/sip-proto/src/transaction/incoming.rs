@@ -2,6 +2,7 @@
 //! RFC 2543 fallback, CANCEL (§9.2), merged requests (§8.2.2.2) and the server
 //! transaction cap.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use ringfence_sip_types::{HeaderName, Message, Method, Request, Response};
@@ -270,7 +271,7 @@ impl TransactionLayer {
         let dest = response_destination(&info.via, &source);
         let ctx = Ctx { now, timers: &self.config.timers, out: &mut self.out, quiet };
         let machine = if req.method == Method::Invite {
-            Machine::Si(ServerInvite::new(id, dest, layer_response(req, 100, None), &ctx))
+            Machine::Si(Box::new(ServerInvite::new(id, dest, layer_response(req, 100, None), &ctx)))
         } else {
             Machine::Sn(ServerNonInvite::new(id, dest, &ctx))
         };
@@ -278,8 +279,8 @@ impl TransactionLayer {
         if key.is_rfc2543() {
             entry.request_to_tag = info.to_tag.clone();
         }
-        entry.server_key = Some(key);
-        entry.merge_key = merge_key;
+        entry.server_key = Some(Arc::new(key));
+        entry.merge_key = merge_key.map(Arc::new);
         self.out.stats.server_created += 1;
         self.insert(id, entry);
         id

@@ -57,16 +57,20 @@ impl ClientKey {
 pub(crate) enum ServerKey {
     /// Branch with the magic cookie: branch, sent-by and method.
     Rfc3261 { branch: String, host: Host, port: Option<u16>, method: Method },
-    /// RFC 2543 peers: Request-URI, From tag, Call-ID, CSeq number, top Via and method;
-    /// the To tag is checked after lookup (it differs between INVITE and ACK).
-    Rfc2543 {
-        uri: String,
-        from_tag: String,
-        call_id: String,
-        cseq: u32,
-        via: String,
-        method: Method,
-    },
+    /// RFC 2543 peers (boxed: rare, and four times the size of the other variant).
+    Rfc2543(Box<Rfc2543Key>),
+}
+
+/// The RFC 2543 key: Request-URI, From tag, Call-ID, CSeq number, top Via and method;
+/// the To tag is checked after lookup (it differs between INVITE and ACK).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Rfc2543Key {
+    uri: String,
+    from_tag: String,
+    call_id: String,
+    cseq: u32,
+    via: String,
+    method: Method,
 }
 
 fn key_method(m: &Method) -> Method {
@@ -94,27 +98,28 @@ impl ServerKey {
         if via.rport().is_some() {
             via.params.set("rport", None);
         }
-        ServerKey::Rfc2543 {
+        ServerKey::Rfc2543(Box::new(Rfc2543Key {
             uri: req.uri.to_string(),
             from_tag: info.from_tag.clone().unwrap_or_default(),
             call_id: info.call_id.clone(),
             cseq: info.cseq.seq,
             via: via.to_string(),
             method,
-        }
+        }))
     }
 
     /// The same key with another method (CANCEL looking for its INVITE).
     pub(crate) fn with_method(&self, m: Method) -> ServerKey {
         let mut k = self.clone();
         match &mut k {
-            ServerKey::Rfc3261 { method, .. } | ServerKey::Rfc2543 { method, .. } => *method = m,
+            ServerKey::Rfc3261 { method, .. } => *method = m,
+            ServerKey::Rfc2543(k) => k.method = m,
         }
         k
     }
 
     pub(crate) fn is_rfc2543(&self) -> bool {
-        matches!(self, ServerKey::Rfc2543 { .. })
+        matches!(self, ServerKey::Rfc2543(_))
     }
 }
 

@@ -5,6 +5,7 @@ use std::cmp::Reverse;
 use std::collections::hash_map::Entry as MapEntry;
 use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -12,7 +13,7 @@ use ringfence_sip_types::{Message, Method, Request, Response};
 
 use super::build::{build_cancel, response_destination};
 use super::client::{CancelState, ClientInvite, ClientNonInvite};
-use super::ctx::{Ctx, Outputs};
+use super::ctx::{Ctx, Outputs, kept};
 use super::key::{ClientKey, MergeKey, ServerKey};
 use super::server::{ServerInvite, ServerNonInvite};
 use super::timers::Timers;
@@ -38,6 +39,44 @@ pub struct Config {
     /// Answer merged requests with 482 (RFC 3261 §8.2.2.2; default true). This is UAS
     /// behaviour; a stateful proxy turns it off.
     pub reject_merged_requests: bool,
+    /// End a non-INVITE server transaction as soon as its final response is a `401` or
+    /// `407` challenge (default false). RFC 3261 §8.2.7 and §26.1.5: challenges are best
+    /// answered statelessly, so that a flood of unauthenticated requests leaves no state
+    /// behind (a finished transaction is otherwise kept 64*T1 over UDP, Timer J); a
+    /// retransmitted request is then challenged again, which any client handles like the
+    /// first challenge (the nonce is stateless too).
+    pub stateless_challenges: bool,
+    /// The ids this layer hands out (default: all of them). Several layers of one
+    /// endpoint (one per worker, each owning the transactions of some Call-IDs) take
+    /// disjoint id spaces, so a [`TxId`] alone tells which layer owns it
+    /// ([`IdSpace::owner`]).
+    pub ids: IdSpace,
+}
+
+/// A residue class of transaction ids: layer `index` of `count` hands out the ids `n`
+/// with `(n - 1) % count == index`, so ids stay unique across the layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdSpace {
+    index: u64,
+    count: u64,
+}
+
+impl IdSpace {
+    /// Every id: the only layer of its endpoint.
+    pub const ALL: IdSpace = IdSpace { index: 0, count: 1 };
+
+    /// Layer `index` of `count` (`index < count`, `count >= 1`; clamped otherwise).
+    pub fn new(index: usize, count: usize) -> IdSpace {
+        let count = count.max(1) as u64;
+        IdSpace { index: (index as u64).min(count - 1), count }
+    }
+
+    /// The index of the layer among `count` that handed out `tx`.
+    pub fn owner(tx: TxId, count: usize) -> usize {
+        let count = count.max(1) as u64;
+        // Ids start at 1; `count` fits in usize, so the remainder does too.
+        usize::try_from(tx.0.wrapping_sub(1) % count).unwrap_or(0)
+    }
 }
 
 impl Default for Config {
@@ -48,18 +87,23 @@ impl Default for Config {
             max_client_transactions: 65_536,
             overload: OverloadPolicy::Reject { retry_after: 5 },
             reject_merged_requests: true,
+            stateless_challenges: false,
+            ids: IdSpace::ALL,
         }
     }
 }
 
+/// A transaction's state machine. The INVITE machines are boxed: they hold a whole
+/// request or response, and every entry of the table is as large as the largest variant,
+/// while most live transactions are finished non-INVITE ones (kept for Timer J or K).
 #[derive(Debug)]
 pub(crate) enum Machine {
     /// Client INVITE.
-    Ci(ClientInvite),
+    Ci(Box<ClientInvite>),
     /// Client non-INVITE.
     Cn(ClientNonInvite),
     /// Server INVITE.
-    Si(ServerInvite),
+    Si(Box<ServerInvite>),
     /// Server non-INVITE.
     Sn(ServerNonInvite),
 }
@@ -136,9 +180,10 @@ impl Hasher for IdHasher {
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub(crate) machine: Machine,
-    pub(crate) client_key: Option<ClientKey>,
-    pub(crate) server_key: Option<ServerKey>,
-    pub(crate) merge_key: Option<MergeKey>,
+    // The keys are shared with the indexes (one allocation each, not two copies).
+    pub(crate) client_key: Option<Arc<ClientKey>>,
+    pub(crate) server_key: Option<Arc<ServerKey>>,
+    pub(crate) merge_key: Option<Arc<MergeKey>>,
     /// RFC 2543 matching: the To tag of the request that created the transaction.
     pub(crate) request_to_tag: Option<String>,
     /// The layer's own transaction: no events reach the TU.
@@ -178,10 +223,12 @@ impl Entry {
 pub struct TransactionLayer {
     pub(crate) config: Config,
     next_id: u64,
-    pub(crate) txs: HashMap<TxId, Entry, BuildHasherDefault<IdHasher>>,
-    pub(crate) client_index: HashMap<ClientKey, TxId>,
-    pub(crate) server_index: HashMap<ServerKey, TxId>,
-    pub(crate) merge_index: HashMap<MergeKey, TxId>,
+    /// Boxed: the table keeps up to half its slots empty, and an empty slot costs only
+    /// a pointer.
+    pub(crate) txs: HashMap<TxId, Box<Entry>, BuildHasherDefault<IdHasher>>,
+    pub(crate) client_index: HashMap<Arc<ClientKey>, TxId>,
+    pub(crate) server_index: HashMap<Arc<ServerKey>, TxId>,
+    pub(crate) merge_index: HashMap<Arc<MergeKey>, TxId>,
     heap: BinaryHeap<Reverse<(Instant, TxId)>>,
     pub(crate) server_count: usize,
     client_count: usize,
@@ -217,8 +264,10 @@ impl TransactionLayer {
     }
 
     pub(crate) fn alloc_id(&mut self) -> TxId {
+        let IdSpace { index, count } = self.config.ids;
+        let id = self.next_id * count + index + 1;
         self.next_id += 1;
-        TxId(self.next_id)
+        TxId(id)
     }
 
     /// Runs `f` on the machine of `id` with a context, then files the result.
@@ -252,7 +301,7 @@ impl TransactionLayer {
         if let Some(k) = &entry.merge_key {
             self.merge_index.entry(k.clone()).or_insert(id);
         }
-        self.txs.insert(id, entry);
+        self.txs.insert(id, Box::new(entry));
         self.settle(id);
     }
 
@@ -260,7 +309,7 @@ impl TransactionLayer {
     fn settle(&mut self, id: TxId) {
         let Some(entry) = self.txs.get_mut(&id) else { return };
         if entry.machine.state() == TxState::Terminated {
-            let Some(entry) = self.txs.remove(&id) else { return };
+            let Some(entry) = self.txs.remove(&id).map(|e| *e) else { return };
             let kind = entry.machine.kind();
             if kind.is_client() {
                 self.client_count -= 1;
@@ -384,16 +433,16 @@ impl TransactionLayer {
             return Err(Error::TooManyTransactions);
         }
         let id = self.alloc_id();
-        let bytes = Bytes::from(request.to_bytes());
+        let bytes = kept(request.to_bytes());
         let mut ctx = Ctx { now, timers: &self.config.timers, out: &mut self.out, quiet: false };
         let machine = if request.method == Method::Invite {
-            Machine::Ci(ClientInvite::start(id, dest, request, bytes, &mut ctx))
+            Machine::Ci(Box::new(ClientInvite::start(id, dest, request, bytes, &mut ctx)))
         } else {
             Machine::Cn(ClientNonInvite::start(id, dest, bytes, &mut ctx))
         };
         self.out.stats.client_started += 1;
         let mut entry = Entry::new(machine, false);
-        entry.client_key = Some(key);
+        entry.client_key = Some(Arc::new(key));
         self.insert(id, entry);
         Ok(id)
     }
@@ -403,9 +452,17 @@ impl TransactionLayer {
     /// takes 2xx retransmissions from the TU (RFC 6026 §7.1). The destination was fixed
     /// when the request arrived (§18.2.2).
     pub fn respond(&mut self, now: Instant, tx: TxId, response: Response) -> Result<(), Error> {
+        let forget =
+            self.config.stateless_challenges && matches!(response.status.code(), 401 | 407);
         let r = self.with_machine(now, tx, |m, ctx| match m {
             Machine::Si(s) => s.respond(&response, ctx),
-            Machine::Sn(s) => s.respond(&response, ctx),
+            Machine::Sn(s) => {
+                let sent = s.respond(&response, ctx);
+                if forget && sent.is_ok() {
+                    s.forget();
+                }
+                sent
+            }
             m => Err(Error::WrongTransactionKind { tx, kind: m.kind(), operation: "respond" }),
         });
         r.unwrap_or(Err(Error::UnknownTransaction(tx)))
@@ -457,7 +514,7 @@ impl TransactionLayer {
         tx: TxId,
         extra: &[(String, String)],
     ) -> Result<(), Error> {
-        let Some(Entry { machine: Machine::Ci(ci), .. }) = self.txs.get(&tx) else {
+        let Some(Entry { machine: Machine::Ci(ci), .. }) = self.txs.get(&tx).map(|e| &**e) else {
             return Err(Error::UnknownTransaction(tx));
         };
         let extra: Vec<(&str, &str)> =
@@ -467,11 +524,11 @@ impl TransactionLayer {
         let branch = cancel.via_top()?.branch().unwrap_or_default().to_owned();
         let key = ClientKey { branch, method: Method::Cancel };
         let id = self.alloc_id();
-        let bytes = Bytes::from(cancel.to_bytes());
+        let bytes = kept(cancel.to_bytes());
         let mut ctx = Ctx { now, timers: &self.config.timers, out: &mut self.out, quiet: true };
         let machine = Machine::Cn(ClientNonInvite::start(id, dest, bytes, &mut ctx));
         let mut entry = Entry::new(machine, true);
-        entry.client_key = Some(key);
+        entry.client_key = Some(Arc::new(key));
         self.insert(id, entry);
         self.with_machine(now, tx, |m, ctx| {
             if let Machine::Ci(ci) = m {
@@ -512,7 +569,7 @@ impl TransactionLayer {
 
     /// The INVITE of client INVITE transaction `tx` (to build a dialog or an ACK).
     pub fn client_invite(&self, tx: TxId) -> Option<&Request> {
-        match self.txs.get(&tx) {
+        match self.txs.get(&tx).map(|e| &**e) {
             Some(Entry { machine: Machine::Ci(ci), .. }) => Some(&ci.request),
             _ => None,
         }
@@ -550,5 +607,22 @@ impl TransactionLayer {
     /// Counters since creation.
     pub fn stats(&self) -> Stats {
         self.out.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A live transaction costs its entry, its keys and its kept message. Finished
+    /// non-INVITE server transactions are most of them under load (one per REGISTER, kept
+    /// 32 s over UDP), so the entry must stay small: it was 816 bytes with the INVITE
+    /// machines and the RFC 2543 key inline.
+    #[test]
+    fn table_entries_stay_small() {
+        let entry = std::mem::size_of::<Entry>();
+        assert!(entry <= 256, "Entry is {entry} bytes");
+        let key = std::mem::size_of::<ServerKey>();
+        assert!(key <= 80, "ServerKey is {key} bytes");
     }
 }

@@ -59,7 +59,7 @@ mod branch;
 
 pub use branch::{IdGenerator, new_branch};
 pub use build::{build_cancel, build_non_2xx_ack, response_destination};
-pub use layer::{Config, TransactionLayer};
+pub use layer::{Config, IdSpace, TransactionLayer};
 pub use timers::Timers;
 pub use types::{
     Event, FlowId, OverloadPolicy, Peer, Stats, Transmit, Transport, TxId, TxKind, TxState,

@@ -26,7 +26,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use ringfence_sip_types::Response;
 
-use super::ctx::{Ctx, due, earliest};
+use super::ctx::{Ctx, due, earliest, kept};
 use super::timers::Backoff;
 use super::types::{Event, Peer, TxId, TxState};
 use crate::error::Error;
@@ -96,7 +96,7 @@ impl ServerInvite {
 
     fn send_trying(&mut self, ctx: &mut Ctx<'_>) {
         if let Some((_, resp)) = self.trying.take() {
-            let bytes = Bytes::from(resp.to_bytes());
+            let bytes = kept(resp.to_bytes());
             ctx.out.send(Some(self.id), self.dest, bytes.clone(), false);
             self.last_response = Some(bytes);
         }
@@ -155,7 +155,7 @@ impl ServerInvite {
             self.to_tag = Some(tag.to_owned());
         }
         self.trying = None;
-        let bytes = Bytes::from(response.to_bytes());
+        let bytes = kept(response.to_bytes());
         ctx.out.send(Some(self.id), self.dest, bytes.clone(), retransmission);
         if status.is_provisional() {
             self.last_response = Some(bytes);
@@ -255,7 +255,7 @@ impl ServerNonInvite {
                 status: response.status.code(),
             });
         }
-        let bytes = Bytes::from(response.to_bytes());
+        let bytes = kept(response.to_bytes());
         ctx.out.send(Some(self.id), self.dest, bytes.clone(), false);
         self.last_response = Some(bytes);
         if response.status.is_provisional() {
@@ -272,6 +272,15 @@ impl ServerNonInvite {
             }
         }
         Ok(())
+    }
+
+    /// Ends the transaction now, whatever its state (a challenge answered statelessly,
+    /// [`super::Config::stateless_challenges`]).
+    pub(crate) fn forget(&mut self) {
+        self.state = TxState::Terminated;
+        self.last_response = None;
+        self.timer_j = None;
+        self.lifetime = None;
     }
 
     pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) {
