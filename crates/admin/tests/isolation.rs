@@ -223,6 +223,54 @@ fn table() -> Vec<Route> {
         ),
         r("DELETE", "/api/v1/tenants/{tenant_id}/guard/rules/{rule_id}", None, TenantAdmin),
         r("GET", "/api/v1/metrics", None, Platform),
+        r("GET", "/api/v1/trunks", None, Platform),
+        r("GET", "/api/v1/tenants/{tenant_id}/overrides", None, TenantAdmin),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/overrides",
+            Some(
+                json!({"allow_premium_rate": true, "allow_shared_cost": false, "allow_high_risk": false, "allow_non_geographic": false}),
+            ),
+            TenantSuper,
+        ),
+        r(
+            "GET",
+            "/api/v1/tenants/{tenant_id}/extensions/{extension_id}/restrictions",
+            None,
+            UserExtension,
+        ),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/extensions/{extension_id}/restrictions",
+            Some(json!({"domestic_only": true})),
+            TenantAdmin,
+        ),
+        r(
+            "GET",
+            "/api/v1/tenants/{tenant_id}/extensions/{extension_id}/forwarding",
+            None,
+            UserExtension,
+        ),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/extensions/{extension_id}/forwarding",
+            Some(json!({"always": "+442071838750"})),
+            UserExtension,
+        ),
+        r("GET", "/api/v1/tenants/{tenant_id}/webhook", None, TenantAdmin),
+        r(
+            "PUT",
+            "/api/v1/tenants/{tenant_id}/webhook",
+            Some(json!({"url": "https://hooks.example.com/ringfence"})),
+            TenantAdmin,
+        ),
+        r("DELETE", "/api/v1/tenants/{tenant_id}/webhook", None, TenantAdmin),
+        r(
+            "POST",
+            "/api/v1/tenants/{tenant_id}/webhook/rotate-secret",
+            Some(json!({})),
+            TenantAdmin,
+        ),
     ]
 }
 
