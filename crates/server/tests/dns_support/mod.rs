@@ -36,11 +36,23 @@ impl Dnsmasq {
                 let s = UdpSocket::bind("127.0.0.1:0").unwrap();
                 s.local_addr().unwrap().port()
             };
+            // A name only this instance serves: the readiness probe must reach this dnsmasq,
+            // not another test's that happens to hold the same port (two tests can be handed
+            // the same ephemeral port; the later dnsmasq then fails to bind and exits).
+            let marker = format!(
+                "probe-{}-{}.test",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            );
             let mut child = Command::new(&bin)
                 .args(["-k", "--conf-file=/dev/null", "--pid-file=", "--no-resolv", "--no-hosts"])
                 .args(["--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/"])
                 .args(["--local-ttl=30", "--user=root"])
                 .arg(format!("--port={port}"))
+                .arg(format!("--host-record={marker},127.0.0.9"))
                 .args(records)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -52,7 +64,7 @@ impl Dnsmasq {
                 if child.try_wait().unwrap().is_some() {
                     break;
                 }
-                if answers(addr) {
+                if answers(addr, &marker) {
                     return Dnsmasq { addr, child };
                 }
                 std::thread::sleep(Duration::from_millis(50));
@@ -64,20 +76,22 @@ impl Dnsmasq {
     }
 }
 
-/// Whether a DNS server answers a query at `addr`.
-fn answers(addr: SocketAddr) -> bool {
+/// Whether the DNS server at `addr` has an A record for `name` (another server on that
+/// port answers NXDOMAIN, without an answer record).
+fn answers(addr: SocketAddr, name: &str) -> bool {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
     s.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
-    // Query id 1, RD, one question: "probe.test" A IN.
+    // Query id 1, RD, one question: `name` A IN.
     let mut q = vec![0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
-    for label in ["probe", "test"] {
+    for label in name.split('.') {
         q.push(label.len() as u8);
         q.extend_from_slice(label.as_bytes());
     }
     q.extend_from_slice(&[0, 0, 1, 0, 1]);
     let _ = s.send_to(&q, addr);
     let mut buf = [0u8; 512];
-    s.recv_from(&mut buf).is_ok()
+    // ANCOUNT (bytes 6-7) of the reply to query id 1.
+    matches!(s.recv_from(&mut buf), Ok((n, _)) if n >= 12 && buf[..2] == [0, 1] && (buf[6], buf[7]) != (0, 0))
 }
 
 impl Drop for Dnsmasq {
