@@ -375,12 +375,19 @@ async fn resources(backend: Backend) {
         .expect(200)
         .json();
     assert_eq!(s["device_networks"]["networks"], json!(["192.0.2.0/24", "2001:db8::1/128"]));
-    a.put(
-        &format!("{base}/settings/notifications"),
-        json!({"emails": ["noc@acme.example"], "webhook_url": "https://hooks.acme.example/rf"}),
-    )
-    .await
-    .expect(200);
+    // A webhook is its own signed resource; the old settings field refuses a value.
+    let refused = a
+        .put(
+            &format!("{base}/settings/notifications"),
+            json!({"emails": ["noc@acme.example"], "webhook_url": "https://hooks.acme.example/rf"}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(refused.field().as_deref(), Some("webhook_url"));
+    assert!(refused.text().contains("/webhook"), "{}", refused.text());
+    a.put(&format!("{base}/settings/notifications"), json!({"emails": ["noc@acme.example"]}))
+        .await
+        .expect(200);
     a.put(
         &format!("{base}/settings/fraud-limits"),
         json!({"max_concurrent_calls_per_extension": 2, "max_concurrent_calls_per_tenant": 10,

@@ -418,7 +418,9 @@ impl From<FraudLimits> for store::FraudLimits {
 pub struct Notifications {
     /// Email recipients (at most 20).
     pub emails: Vec<String>,
-    /// An `https://` URL for JSON alerts.
+    /// Read only, always null for new settings: fraud alerts are POSTed, signed, to the
+    /// tenant's webhook (`PUT /api/v1/tenants/{tenant_id}/webhook`). A value here is
+    /// refused with 422, since nothing would deliver to it.
     #[serde(default)]
     pub webhook_url: Option<String>,
 }
@@ -435,6 +437,13 @@ impl From<&store::NotificationContacts> for Notifications {
 impl Notifications {
     /// The store's form, each email checked.
     pub fn into_store(self) -> Result<store::NotificationContacts> {
+        if self.webhook_url.is_some() {
+            return Err(Error::invalid(
+                "webhook_url",
+                "alerts go to the tenant's signed webhook: set it with PUT \
+                 /api/v1/tenants/{tenant_id}/webhook (this field is kept only for reading)",
+            ));
+        }
         if self.emails.len() > store::MAX_NOTIFICATION_EMAILS {
             return Err(Error::invalid("emails", "at most 20 addresses"));
         }
