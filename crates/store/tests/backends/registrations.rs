@@ -150,7 +150,54 @@ async fn binding_batches_apply_in_one_transaction(mut db: TestDb) {
     assert!(s.apply_binding_changes(&[]).await.unwrap().is_empty());
 }
 
+/// A batch larger than one multi-row statement: every change applied, per-change results
+/// kept in place across statement boundaries, removes after upserts of the same binding.
+async fn large_binding_batches_span_statements(mut db: TestDb) {
+    let s = db.store.clone();
+    let t = tenant(&s, "big.example.com").await;
+    let t2 = tenant(&s, "other.example.com").await;
+    let e = extension(&s, &t, "100").await;
+    let f = extension(&s, &t2, "200").await;
+    let mut changes = Vec::new();
+    for i in 0..450 {
+        let contact = format!("sip:100@192.0.2.{}:{}", i % 250, 5000 + i);
+        changes.push(BindingChange::Upsert(binding(&t, &e, &contact, Duration::hours(1))));
+    }
+    // Index 450: another tenant's extension claimed by this tenant: refused alone.
+    let mut foreign = binding(&t2, &f, "sip:200@198.51.100.1", Duration::hours(1));
+    foreign.tenant_id = t.id;
+    changes.push(BindingChange::Upsert(foreign));
+    // Remove every third one added above, then re-add the first (order kept).
+    for i in (0..450).step_by(3) {
+        let contact = format!("sip:100@192.0.2.{}:{}", i % 250, 5000 + i);
+        changes.push(BindingChange::Remove { tenant: t.id, extension: e.id, contact_uri: contact });
+    }
+    changes.push(BindingChange::Upsert(binding(
+        &t,
+        &e,
+        "sip:100@192.0.2.0:5000",
+        Duration::hours(1),
+    )));
+    let results = s.apply_binding_changes(&changes).await.unwrap();
+    assert_eq!(results.len(), changes.len());
+    for (i, r) in results.iter().enumerate() {
+        if i == 450 {
+            assert!(matches!(r, Err(StoreError::NotFound { what: "extension" })), "{r:?}");
+        } else {
+            assert!(r.is_ok(), "change {i}: {r:?}");
+        }
+    }
+    db.reopen().await;
+    let s = db.store.clone();
+    let kept = s.list_bindings(t.id, e.id, now()).await.unwrap();
+    assert_eq!(kept.len(), 450 - 150 + 1);
+    assert!(kept.iter().any(|b| b.contact_uri == "sip:100@192.0.2.0:5000"));
+    assert!(!kept.iter().any(|b| b.contact_uri == "sip:100@192.0.2.3:5003"));
+    assert!(s.list_bindings(t2.id, f.id, now()).await.unwrap().is_empty());
+}
+
 both_backends!(
     bindings_refresh_remove_expire_and_survive_reopen,
-    binding_batches_apply_in_one_transaction
+    binding_batches_apply_in_one_transaction,
+    large_binding_batches_span_statements
 );

@@ -1,5 +1,7 @@
 //! `RegistrationRepo` over this backend.
 
+use std::collections::HashSet;
+
 use time::OffsetDateTime;
 
 use super::common::{Row, get, get_id, get_parsed, get_ts, get_u64};
@@ -109,6 +111,155 @@ async fn remove_on(
     Ok(done.rows_affected() > 0)
 }
 
+/// Rows per multi-row statement: 13 parameters each, well under both backends' limits.
+const ROWS_PER_STATEMENT: usize = 200;
+
+fn change_key(change: &BindingChange) -> (ExtensionId, &str) {
+    match change {
+        BindingChange::Upsert(b) => (b.extension_id, b.contact_uri.as_str()),
+        BindingChange::Remove { extension, contact_uri, .. } => (*extension, contact_uri.as_str()),
+    }
+}
+
+/// Applies the changes `run` indexes (no binding twice): upserts first, then removes.
+/// An upsert whose extension is not in its tenant gets `NotFound` in `out`.
+async fn apply_run(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    changes: &[BindingChange],
+    run: &[usize],
+    out: &mut [Result<()>],
+) -> Result<()> {
+    let upserts: Vec<(usize, &RegistrationBinding)> = run
+        .iter()
+        .filter_map(|&i| match &changes[i] {
+            BindingChange::Upsert(b) => Some((i, b)),
+            BindingChange::Remove { .. } => None,
+        })
+        .collect();
+    for chunk in upserts.chunks(ROWS_PER_STATEMENT) {
+        let stored = upsert_many(conn, chunk.iter().map(|(_, b)| *b)).await?;
+        for (i, b) in chunk {
+            if !stored.contains(&(b.extension_id, b.contact_uri.clone())) {
+                out[*i] = Err(StoreError::NotFound { what: "extension" });
+            }
+        }
+    }
+    let removes: Vec<(TenantId, ExtensionId, &str)> = run
+        .iter()
+        .filter_map(|&i| match &changes[i] {
+            BindingChange::Remove { tenant, extension, contact_uri } => {
+                Some((*tenant, *extension, contact_uri.as_str()))
+            }
+            BindingChange::Upsert(_) => None,
+        })
+        .collect();
+    for chunk in removes.chunks(ROWS_PER_STATEMENT) {
+        remove_many(conn, chunk).await?;
+    }
+    Ok(())
+}
+
+/// Adds or refreshes several distinct bindings in one statement; returns the keys stored
+/// (a binding whose extension is not in its tenant is skipped, as in [`upsert_on`]).
+async fn upsert_many<'a>(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    bindings: impl ExactSizeIterator<Item = &'a RegistrationBinding> + Clone,
+) -> Result<HashSet<(ExtensionId, String)>> {
+    let rows = bindings.len();
+    if rows == 0 {
+        return Ok(HashSet::new());
+    }
+    let mut sql = String::with_capacity(400 + rows * 64);
+    sql.push_str("WITH v (");
+    sql.push_str(cols!());
+    sql.push_str(", updated_at) AS (VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..13 {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(r * 13 + c + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql.push_str(concat!(
+        ") INSERT INTO registration_bindings (",
+        cols!(),
+        ", updated_at) SELECT ",
+        cols!(),
+        ", updated_at FROM v ",
+        "WHERE EXISTS (SELECT 1 FROM extensions e WHERE e.id = v.extension_id AND e.tenant_id = v.tenant_id) ",
+        "ON CONFLICT (extension_id, contact_uri) DO UPDATE SET source = excluded.source, ",
+        "transport = excluded.transport, expires_at = excluded.expires_at, call_id = excluded.call_id, ",
+        "cseq = excluded.cseq, instance_id = excluded.instance_id, reg_id = excluded.reg_id, ",
+        "user_agent = excluded.user_agent, path = excluded.path, updated_at = excluded.updated_at ",
+        "WHERE registration_bindings.tenant_id = excluded.tenant_id ",
+        "RETURNING extension_id, contact_uri"
+    ));
+    let updated = ts(now());
+    let mut paths = Vec::with_capacity(rows);
+    for b in bindings.clone() {
+        paths.push(
+            serde_json::to_string(&b.path)
+                .map_err(|e| StoreError::invalid("path", e.to_string()))?,
+        );
+    }
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (b, path) in bindings.zip(paths) {
+        q = q
+            .bind(b.tenant_id.0)
+            .bind(b.extension_id.0)
+            .bind(&b.contact_uri)
+            .bind(b.source.to_string())
+            .bind(b.transport.as_str())
+            .bind(ts(b.expires_at))
+            .bind(&b.call_id)
+            .bind(i64::from(b.cseq))
+            .bind(&b.instance_id)
+            .bind(b.reg_id.map(i64::from))
+            .bind(&b.user_agent)
+            .bind(path)
+            .bind(updated);
+    }
+    let stored = q
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| map_fk(e.into(), "extension_id", "no such extension in this tenant"))?;
+    stored
+        .iter()
+        .map(|row| Ok((get_id(row, "extension_id")?, get::<String>(row, "contact_uri")?)))
+        .collect()
+}
+
+/// Removes several bindings in one statement.
+async fn remove_many(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    keys: &[(TenantId, ExtensionId, &str)],
+) -> Result<()> {
+    let mut sql = String::from(
+        "DELETE FROM registration_bindings WHERE (tenant_id, extension_id, contact_uri) IN (VALUES ",
+    );
+    for r in 0..keys.len() {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        let n = r * 3;
+        sql.push_str(&format!("(${}, ${}, ${})", n + 1, n + 2, n + 3));
+    }
+    sql.push(')');
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (tenant, extension, contact_uri) in keys {
+        q = q.bind(tenant.0).bind(extension.0).bind(*contact_uri);
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
+}
+
 impl RegistrationRepo for SqlStore<Db> {
     async fn upsert_binding(&self, b: &RegistrationBinding) -> Result<()> {
         let mut conn = self.pool.acquire().await?;
@@ -131,21 +282,24 @@ impl RegistrationRepo for SqlStore<Db> {
             return Ok(out);
         }
         let mut tx = begin_write(&self.pool).await?;
-        for (change, result) in changes.iter().zip(out.iter_mut()) {
-            if result.is_err() {
+        // Changes to distinct bindings commute, so each run of changes that touches no
+        // binding twice is written as one multi-row upsert and one multi-row delete: a few
+        // statements per batch instead of one per change.
+        let mut run: Vec<usize> = Vec::new();
+        let mut keys: HashSet<(ExtensionId, &str)> = HashSet::new();
+        for (i, change) in changes.iter().enumerate() {
+            if out[i].is_err() {
                 continue;
             }
-            match change {
-                BindingChange::Upsert(b) => {
-                    if !upsert_on(&mut tx, b).await? {
-                        *result = Err(StoreError::NotFound { what: "extension" });
-                    }
-                }
-                BindingChange::Remove { tenant, extension, contact_uri } => {
-                    remove_on(&mut tx, *tenant, *extension, contact_uri).await?;
-                }
+            if !keys.insert(change_key(change)) {
+                apply_run(&mut tx, changes, &run, &mut out).await?;
+                run.clear();
+                keys.clear();
+                keys.insert(change_key(change));
             }
+            run.push(i);
         }
+        apply_run(&mut tx, changes, &run, &mut out).await?;
         tx.commit().await?;
         Ok(out)
     }
