@@ -443,6 +443,10 @@ async fn resources(backend: Backend) {
                     encrypted: true,
                     from_extension_id: Some(ext_id),
                     to_extension_id: None,
+                    // One outbound call left because 1001 forwarded it.
+                    forwarded_by: (i == 2).then(|| "1001".into()),
+                    forwarded_by_extension_id: (i == 2).then_some(ext_id),
+                    forward_reason: (i == 2).then_some(ringfence_store::ForwardReason::NoAnswer),
                 },
             )
             .await
@@ -455,6 +459,14 @@ async fn resources(backend: Backend) {
     assert_ne!(p1["records"][0]["id"], p2["records"][0]["id"]);
     let out = a.get(&format!("{base}/calls?direction=outbound")).await.expect(200).json();
     assert_eq!(out["records"].as_array().unwrap().len(), 3);
+    // The forwarded call names the forwarding extension and why.
+    let fwd = out["records"].as_array().unwrap().iter().find(|r| r["call_id"] == "call-2@acme");
+    let fwd = fwd.expect("call-2");
+    assert_eq!(fwd["forwarded_by"], "1001");
+    assert_eq!(fwd["forwarded_by_extension_id"], eid.as_str());
+    assert_eq!(fwd["forward_reason"], "no_answer");
+    let plain = &out["records"].as_array().unwrap().iter().find(|r| r["call_id"] == "call-0@acme");
+    assert!(plain.unwrap()["forwarded_by"].is_null());
     let busy = a
         .get(&format!("{base}/calls?disposition=busy&extension_id={eid}"))
         .await
@@ -487,6 +499,7 @@ async fn resources(backend: Backend) {
     assert!(text.contains("\"'+33 1, \"\"quoted\"\"\""), "{text}");
     assert!(text.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{text}");
     assert!(text.contains("\"line1\nline2\""));
+    assert!(text.contains(&format!(",1001,{eid},no_answer\r\n")), "{text}");
     // Bob no longer owns the extension: he sees no calls.
     let none = bob.client.get(&format!("{base}/calls")).await.expect(200).json();
     assert_eq!(none["records"].as_array().unwrap().len(), 0);

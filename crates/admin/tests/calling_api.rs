@@ -88,7 +88,13 @@ async fn calling_rules(backend: Backend) {
     let f = admin.client.get(&fpath).await.expect(200).json();
     assert_eq!(
         f,
-        json!({"always": null, "busy": null, "no_answer": null, "no_answer_seconds": 20})
+        json!({
+            "always": null,
+            "busy": null,
+            "no_answer": null,
+            "no_answer_seconds": 20,
+            "unavailable": null
+        })
     );
     let mine = user
         .client

@@ -87,6 +87,9 @@ async fn main() {
         encrypted: true,
         from_extension_id: None,
         to_extension_id: None,
+        forwarded_by: None,
+        forwarded_by_extension_id: None,
+        forward_reason: None,
     };
     let (mut routed, mut refused) = (0u64, 0u64);
     let mut reasons: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();

@@ -8,6 +8,7 @@
 mod b2bua_support;
 mod common;
 mod media_support;
+mod phone_support;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,11 +16,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use b2bua_support::{DOMAIN, PW};
+use b2bua_support::DOMAIN;
 use common::require_binary;
 use common::test_config;
 use common::tools::eventually;
-use media_support::{MediaEnv, assert_tone, media_config, read_wav, tonality, tone_wav};
+use media_support::{MediaEnv, assert_tone, media_config, read_wav, tonality};
+use phone_support::{Phone, PhoneConfig};
 use ringfence_media::g711::ulaw_to_linear;
 use ringfence_server::config::DigestAlgorithm;
 use ringfence_store::{Disposition, EncryptionRequirement};
@@ -28,132 +30,6 @@ const CALLER_TONE: f64 = 440.0;
 const CALLEE_TONE: f64 = 1000.0;
 /// Relay ports; the phones use the ranges above it, so one capture filter covers all.
 const RELAY_BASE: u16 = 43_000;
-
-fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A baresip user agent for extension `ext` over TLS, playing `tone` Hz and recording
-/// what it receives (module sndfile).
-struct Phone {
-    dir: PathBuf,
-    child: Child,
-    /// Held open: baresip's console reads it.
-    _stdin: Option<std::process::ChildStdin>,
-}
-
-impl Phone {
-    fn start(
-        root: &Path,
-        ext: &str,
-        tls_port: u16,
-        cert: &Path,
-        rtp: u16,
-        tone: f64,
-        extra: &[&str],
-    ) -> Phone {
-        let dir = root.join(ext);
-        let rec = dir.join("rec");
-        std::fs::create_dir_all(&rec).unwrap();
-        let wav = dir.join("tone.wav");
-        tone_wav(&wav, tone, 60);
-        // The listen port was free a moment ago; a test running beside this one may take it
-        // first, so a baresip that could not bind is started again on another port.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let listen = free_tcp_port();
-            let config = format!(
-                "poll_method epoll\nsip_listen 127.0.0.1:{listen}\nsip_cafile {cert}\n\
-             audio_source aufile,{wav}\naudio_player aufile,/dev/null\n\
-             audio_alert aufile,/dev/null\naudio_channels 1\naudio_srate 8000\n\
-             rtp_ports {rtp}-{rtp_end}\nmodule_path /usr/lib/baresip/modules\n\
-             module stdio.so\nmodule g711.so\nmodule aufile.so\nmodule srtp.so\n\
-             module sndfile.so\nsnd_path {rec}\n\
-             module_app account.so\nmodule_app menu.so\n",
-                cert = cert.display(),
-                wav = wav.display(),
-                rtp_end = rtp + 99,
-                rec = rec.display(),
-            );
-            std::fs::write(dir.join("config"), config).unwrap();
-            let account = format!(
-                "<sip:{ext}@{DOMAIN};transport=tls>;auth_pass=\"{PW}\";\
-             outbound=\"sip:127.0.0.1:{tls_port};transport=tls\";regint=600;\
-             mediaenc=srtp-mand;answermode=auto;audio_codecs=PCMU\n"
-            );
-            std::fs::write(dir.join("accounts"), account).unwrap();
-            std::fs::write(dir.join("contacts"), "").unwrap();
-            let log = std::fs::File::create(dir.join("log.txt")).unwrap();
-            let mut child = Command::new("baresip")
-                .arg("-f")
-                .arg(&dir)
-                .arg("-s")
-                .args(extra)
-                .stdin(Stdio::piped())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("start baresip");
-            let stdin = child.stdin.take();
-            let mut phone = Phone { dir: dir.clone(), child, _stdin: stdin };
-            if attempt < 5 && phone.lost_port_race() {
-                continue;
-            }
-            break phone;
-        }
-    }
-
-    /// Waits until baresip is ready; true when it quit because its SIP port was taken.
-    fn lost_port_race(&mut self) -> bool {
-        let end = std::time::Instant::now() + Duration::from_secs(10);
-        while std::time::Instant::now() < end {
-            let log = self.log();
-            if log.contains("baresip is ready") {
-                return false;
-            }
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return self.log().contains("Address already in use");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("log.txt")).unwrap_or_default()
-    }
-
-    /// The recording of what the phone received (sndfile's `*-dec.wav`).
-    fn received(&self) -> Option<PathBuf> {
-        std::fs::read_dir(self.dir.join("rec"))
-            .ok()?
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
-    }
-
-    /// Waits for the process to end (it quits by itself after `-t`), else kills it.
-    async fn wait(&mut self, limit: Duration) -> String {
-        let end = tokio::time::Instant::now() + limit;
-        while tokio::time::Instant::now() < end {
-            if self.child.try_wait().unwrap().is_some() {
-                return self.log();
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.log()
-    }
-}
-
-impl Drop for Phone {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// tshark capturing UDP on loopback in a port range, to a file.
 struct Capture {
@@ -252,8 +128,17 @@ async fn srtp_call_through_the_relay_carries_both_tones_and_nothing_in_clear() {
     let capture = Capture::start(tmp.path(), RELAY_BASE, RELAY_BASE + 499).await;
 
     // The callee (1000 Hz) registers over TLS and answers automatically.
+    let phone = |ext, rtp, tone, extra| PhoneConfig {
+        ext,
+        tls_port: tls,
+        cert: &cert,
+        rtp,
+        tone,
+        record: true,
+        extra,
+    };
     let mut callee =
-        Phone::start(tmp.path(), "101", tls, &cert, RELAY_BASE + 200, CALLEE_TONE, &["-t", "25"]);
+        Phone::start(tmp.path(), &phone("101", RELAY_BASE + 200, CALLEE_TONE, &["-t", "25"]));
     let registrar = c.server.service().registrar().clone();
     let (tenant, ext) = (c.tenant.id, c.extensions["101"]);
     let registered =
@@ -264,12 +149,7 @@ async fn srtp_call_through_the_relay_carries_both_tones_and_nothing_in_clear() {
     let dial = format!("/dial sip:101@{DOMAIN}");
     let mut caller = Phone::start(
         tmp.path(),
-        "100",
-        tls,
-        &cert,
-        RELAY_BASE + 300,
-        CALLER_TONE,
-        &["-e", &dial, "-t", "12"],
+        &phone("100", RELAY_BASE + 300, CALLER_TONE, &["-e", &dial, "-t", "12"]),
     );
     let b = c.b2bua.clone();
     let answered = eventually(Duration::from_secs(15), || b.stats().answered == 1).await;
@@ -322,6 +202,141 @@ async fn srtp_call_through_the_relay_carries_both_tones_and_nothing_in_clear() {
     let busy = flows.values().filter(|&&n| n >= 100).count();
     assert_eq!(busy, 4, "four SRTP flows of 100+ packets through the relay: {flows:?}");
     assert_eq!(tonal, 0, "{tonal} of {} packets carry a tone in clear", packets.len());
+    m.calls.assert_clean();
+    m.stop().await;
+}
+
+/// The last `secs` seconds of `samples` before its final half second.
+fn tail(samples: &[i16], rate: u32, secs: f64) -> &[i16] {
+    let end = samples.len().saturating_sub(rate as usize / 2);
+    let start = end.saturating_sub((secs * f64::from(rate)) as usize);
+    &samples[start..end]
+}
+
+/// The call (relay session id) with media, and its counters.
+fn session(engine: &ringfence_media::MediaEngine) -> Option<(u64, ringfence_media::Counters)> {
+    (1..64).find_map(|k| engine.counters(k).map(|c| (k, c)))
+}
+
+#[tokio::test]
+async fn blind_transfer_by_a_baresip_phone_connects_the_caller_to_the_target_through_the_relay() {
+    require_binary("baresip", "baresip-core");
+    const TARGET_TONE: f64 = 1500.0;
+    const BASE: u16 = 44_000;
+    let mut server_config = test_config();
+    server_config.auth.algorithms = vec![DigestAlgorithm::Md5];
+    let media = media_config(BASE, Duration::from_secs(60));
+    let m = MediaEnv::start(
+        EncryptionRequirement::Required,
+        media,
+        server_config,
+        &["100", "101", "102"],
+    )
+    .await;
+    let c = &m.calls;
+    let tmp = tempfile::tempdir().unwrap();
+    let cert = tmp.path().join("server.pem");
+    std::fs::write(&cert, &c.server.cert_pem).unwrap();
+    let tls = c.server.tls.port();
+    let phone = |ext, rtp, tone, extra| PhoneConfig {
+        ext,
+        tls_port: tls,
+        cert: &cert,
+        rtp,
+        tone,
+        record: true,
+        extra,
+    };
+    let registrar = c.server.service().registrar().clone();
+    let registered = |ext: &str| {
+        let (r, t, e) = (registrar.clone(), c.tenant.id, c.extensions[ext]);
+        eventually(Duration::from_secs(15), move || !r.locate(t, e).is_empty())
+    };
+
+    // B (101, 1000 Hz) and C (102, 1500 Hz) register over TLS and answer automatically.
+    let mut b = Phone::start(tmp.path(), &phone("101", BASE + 200, CALLEE_TONE, &["-t", "60"]));
+    assert!(registered("101").await, "baresip 101 did not register:\n{}", b.log());
+    let mut target =
+        Phone::start(tmp.path(), &phone("102", BASE + 300, TARGET_TONE, &["-t", "60"]));
+    assert!(registered("102").await, "baresip 102 did not register:\n{}", target.log());
+
+    // A (100, 440 Hz) calls B; media flows both ways through the relay.
+    let dial = format!("/dial sip:101@{DOMAIN}");
+    let mut a = Phone::start(
+        tmp.path(),
+        &phone("100", BASE + 400, CALLER_TONE, &["-e", &dial, "-t", "60"]),
+    );
+    let bh = c.b2bua.clone();
+    let answered = eventually(Duration::from_secs(15), || bh.stats().answered == 1).await;
+    assert!(answered, "not answered:\nA:\n{}\nB:\n{}", a.log(), b.log());
+    let engine = m.anchor.engine().clone();
+    let flowing = eventually(Duration::from_secs(15), || {
+        session(&engine).is_some_and(|(_, n)| n.packets[0] > 50 && n.packets[1] > 50)
+    })
+    .await;
+    assert!(flowing, "media A<->B did not flow:\nA:\n{}\nB:\n{}", a.log(), b.log());
+
+    // B blind-transfers A to C (REFER from baresip's own /transfer command).
+    b.command("/transfer sip:102@calls.test");
+    let t_log = target.dir.join("log.txt");
+    let established = eventually(Duration::from_secs(20), || {
+        std::fs::read_to_string(&t_log).unwrap_or_default().contains("Call established")
+    })
+    .await;
+    assert!(
+        established,
+        "C was not connected:\nA:\n{}\nB:\n{}\nC:\n{}",
+        a.log(),
+        b.log(),
+        target.log()
+    );
+    // B is out of the call (the B2BUA hung up its leg after the final NOTIFY).
+    let b_log = b.dir.join("log.txt");
+    let b_left = eventually(Duration::from_secs(10), || {
+        std::fs::read_to_string(&b_log).unwrap_or_default().contains("terminated (duration")
+    })
+    .await;
+    assert!(b_left, "B still in the call:\n{}", b.log());
+    let b_log = b.wait(Duration::from_millis(100)).await;
+
+    // Media A<->C flows through the same relay session from now on: both directions grow
+    // by 3 s of packets after B left.
+    let (call, before) = session(&engine).expect("the call's media session");
+    let grew = eventually(Duration::from_secs(15), || {
+        engine.counters(call).is_some_and(|n| {
+            n.packets[0] > before.packets[0] + 150 && n.packets[1] > before.packets[1] + 150
+        })
+    })
+    .await;
+    let after = engine.counters(call).unwrap_or_default();
+    assert!(grew, "media A<->C did not flow through the relay: {before:?} -> {after:?}");
+    assert_eq!(after.srtp_auth_failures, 0, "{after:?}");
+
+    // A hangs up; the call ends everywhere.
+    a.command("/hangup");
+    let bh = c.b2bua.clone();
+    assert!(eventually(Duration::from_secs(15), || bh.stats().calls == 0).await);
+    let r = c.record().await;
+    assert_eq!(r.call.disposition, Disposition::Answered, "{r:#?}");
+    assert_eq!((r.call.caller.as_str(), r.call.callee.as_str()), ("100", "102"), "{r:#?}");
+    assert!(r.call.encrypted);
+
+    // What each heard: C heard A's tone; A heard C's tone at the end of its recording.
+    let a_log = a.wait(Duration::from_secs(2)).await;
+    let c_log = target.wait(Duration::from_secs(2)).await;
+    let heard_by_target = target.received().expect("C's recording");
+    let (s, rate) = read_wav(&heard_by_target);
+    assert_tone(&s, rate, CALLER_TONE, TARGET_TONE, "C heard A");
+    let heard_by_a = a.recordings();
+    let last = heard_by_a.last().expect("A's recording");
+    let (s, rate) = read_wav(last);
+    let end = tail(&s, rate, 2.0);
+    let (t, o) = (tonality(end, TARGET_TONE, rate), tonality(end, CALLEE_TONE, rate));
+    assert!(
+        t > 0.2 && t > 20.0 * o,
+        "A did not hear C at the end (tonality {t:.4} at {TARGET_TONE} Hz, {o:.4} at \
+         {CALLEE_TONE} Hz):\nA:\n{a_log}\nB:\n{b_log}\nC:\n{c_log}"
+    );
     m.calls.assert_clean();
     m.stop().await;
 }

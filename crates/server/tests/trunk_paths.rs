@@ -9,8 +9,9 @@ mod common;
 mod trunk_support;
 
 use ringfence_store::{
-    Actor, CallDirection, CallForwarding, CallPath, CallingRestrictions, Disposition,
-    ExtensionRepo as _, PlatformOverrides, TenantRepo as _,
+    Actor, CallDirection, CallFilter, CallForwarding, CallPath, CallRecordRepo as _,
+    CallingRestrictions, Disposition, ExtensionRepo as _, ForwardReason, PlatformOverrides,
+    TenantRepo as _,
 };
 use trunk_support::*;
 
@@ -133,8 +134,8 @@ async fn forward_always_busy_and_no_answer_to_an_allowed_number_reach_the_carrie
         f.no_answer_seconds = 5;
     });
     set_forwarding(&t, slow.id, no_answer.clone()).await;
-    // No device registered counts as no answer.
-    set_forwarding(&t, away.id, forwarding(|f| f.no_answer = Some("+442079460000".into()))).await;
+    // No device registered: the unavailable forward (not the no-answer one).
+    set_forwarding(&t, away.id, forwarding(|f| f.unavailable = Some("+442079460000".into()))).await;
 
     // Unconditional: the extension is not rung at all.
     let run = dial_from(&t, "100", "101").await;
@@ -169,6 +170,120 @@ async fn forward_always_busy_and_no_answer_to_an_allowed_number_reach_the_carrie
         assert_eq!(r.call.disposition, Disposition::Answered, "{r:?}");
     }
     assert_eq!(records[0].call.callee, UK);
+    // Each record names the forwarding extension and which forward applied: the customer
+    // sees why an extension placed an external call.
+    let forwarded: Vec<_> = records
+        .iter()
+        .map(|r| {
+            (
+                r.call.forwarded_by.as_deref().unwrap_or_default(),
+                r.call.forwarded_by_extension_id,
+                r.call.forward_reason,
+            )
+        })
+        .collect();
+    assert_eq!(
+        forwarded,
+        [
+            ("101", Some(always.id), Some(ForwardReason::Always)),
+            ("102", Some(busy.id), Some(ForwardReason::Busy)),
+            ("103", Some(slow.id), Some(ForwardReason::NoAnswer)),
+            ("104", Some(away.id), Some(ForwardReason::Unavailable)),
+        ]
+    );
+    // The caller is still the extension that dialled.
+    assert!(
+        records
+            .iter()
+            .all(|r| r.call.caller == "100" && r.call.from_extension_id == Some(t.caller))
+    );
+    // The forwarding extension's history lists the call it forwarded.
+    let filter = CallFilter { extension_ids: vec![slow.id], ..Default::default() };
+    let page = t.env.store.list_call_records(t.tenant.id, &filter, 10, None).await.unwrap();
+    assert_eq!(page.records.len(), 1, "{page:#?}");
+    assert_eq!(page.records[0].call.callee, "+441134960456");
+    t.halt().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_answer_forward_fires_when_the_extension_rang_not_when_its_devices_are_unreachable() {
+    let (_sink, smtp) = SmtpSink::start().await;
+    let carrier = Carrier::start("trunk_carrier.xml", &[]);
+    let mut t = TrunkEnv::start(egress_config(carrier.addr(), None, smtp), |_| {}).await;
+    let failing = t.env.extension(&t.tenant, "105", PW, true).await;
+    let dead = t.env.extension(&t.tenant, "106", PW, true).await;
+    let unregistered = t.env.extension(&t.tenant, "107", PW, true).await;
+    let gave_up = t.env.extension(&t.tenant, "108", PW, true).await;
+    for (ext, to) in [
+        (&failing, "+441134960001"),
+        (&dead, "+441134960002"),
+        (&unregistered, "+441134960003"),
+        (&gave_up, "+441134960004"),
+    ] {
+        let f = forwarding(|f| {
+            f.no_answer = Some(to.into());
+            f.no_answer_seconds = 5;
+        });
+        set_forwarding(&t, ext.id, f).await;
+    }
+
+    // 105: its only device answers 503 at once: unavailable, not "no answer".
+    let port = crate::common::tools::free_udp_port();
+    crate::b2bua_support::register(t.sip(), "105", port).await;
+    let uas = Sipp::new("call_uas_final.xml", t.sip())
+        .arg("-p")
+        .arg(port.to_string())
+        .key("status", "503")
+        .key("phrase", "Service Unavailable");
+    let failing_device = tokio::spawn(uas.run());
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let run = dial_from(&t, "100", "105").await;
+    assert!(status_line(&run).starts_with("SIP/2.0 480"), "{:#?}", run.received());
+    failing_device.await.unwrap().assert_success();
+
+    // 106: registered, but nothing answers at its address: the ring time passes with no
+    // response from any device (or the transport fails): unavailable too.
+    let port = crate::common::tools::free_udp_port();
+    crate::b2bua_support::register(t.sip(), "106", port).await;
+    let run = dial_from(&t, "100", "106").await;
+    assert!(status_line(&run).starts_with("SIP/2.0 480"), "{:#?}", run.received());
+
+    // 107: nothing registered; only a no-answer forward is set: no forward.
+    let run = dial_from(&t, "100", "107").await;
+    assert!(status_line(&run).starts_with("SIP/2.0 480"), "{:#?}", run.received());
+
+    // 108: its device rang and gave up itself (480): that is no answer, and it forwards.
+    let port = crate::common::tools::free_udp_port();
+    crate::b2bua_support::register(t.sip(), "108", port).await;
+    let uas = Sipp::new("call_uas_final.xml", t.sip())
+        .arg("-p")
+        .arg(port.to_string())
+        .key("status", "480")
+        .key("phrase", "Temporarily Unavailable");
+    let ringing_device = tokio::spawn(uas.run());
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let run = dial_from(&t, "100", "108").await;
+    assert!(status_line(&run).starts_with("SIP/2.0 200"), "{:#?}", run.received());
+    ringing_device.await.unwrap().assert_success();
+
+    let records = t.records().await;
+    let received = carrier.stop().await;
+    let out = invites(&received);
+    assert_eq!(out.len(), 1, "only 108's no-answer forward reached the carrier: {out:#?}");
+    assert!(out[0].starts_with("INVITE sip:+441134960004@"), "{}", out[0]);
+    assert_eq!(records.len(), 4, "{records:#?}");
+    for r in &records[..3] {
+        assert_eq!(r.call.disposition, Disposition::Unavailable, "{r:?}");
+        assert_eq!(r.call.sip_status, Some(480), "{r:?}");
+        assert_eq!(r.call.direction, CallDirection::Internal, "{r:?}");
+        assert_eq!(r.call.forwarded_by, None, "{r:?}");
+    }
+    let last = &records[3].call;
+    assert_eq!(last.disposition, Disposition::Answered, "{last:?}");
+    assert_eq!(
+        (last.forwarded_by.as_deref(), last.forward_reason),
+        (Some("108"), Some(ForwardReason::NoAnswer))
+    );
     t.halt().await;
 }
 
@@ -342,6 +457,111 @@ async fn refer_to_premium_is_refused_and_the_call_goes_on() {
     assert!(invites(&received).is_empty(), "{received:#?}");
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].call.direction, CallDirection::Internal);
+    assert_eq!(records[0].call.disposition, Disposition::Answered);
+    t.halt().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refer_to_an_extension_rings_every_device_and_the_one_that_answers_wins() {
+    let (_sink, smtp) = SmtpSink::start().await;
+    let carrier = Carrier::start("trunk_carrier.xml", &[]);
+    let mut t = TrunkEnv::start(egress_config(carrier.addr(), None, smtp), |_| {}).await;
+    t.env.extension(&t.tenant, "101", PW, true).await;
+    let target = t.env.extension(&t.tenant, "102", PW, true).await;
+    // The target has two devices: the first registered only rings, the second answers.
+    let ringing = Device::start(t.sip(), "102", "call_uas_ring.xml").await;
+    let answering = Device::start(t.sip(), "102", "call_uas_answer.xml").await;
+    let registrar = t.server.as_ref().unwrap().service().registrar().clone();
+    assert_eq!(registrar.locate(t.tenant.id, target.id).len(), 2);
+    let transferor =
+        device(&t, "101", "call_uas_refer.xml", &[("target", "102"), ("domain", DOMAIN)]).await;
+
+    let transferee = Sipp::new("call_uac_transferee.xml", t.sip())
+        .account("100", PW, DOMAIN)
+        .arg("-auth_uri")
+        .arg(format!("101@{DOMAIN}"))
+        .key("callee", "101")
+        .arg("-m")
+        .arg("1")
+        .run()
+        .await;
+    transferee.assert_success();
+    let refer = transferor.await.unwrap();
+    refer.assert_success();
+    let notifies: Vec<String> =
+        refer.received().into_iter().filter(|m| m.starts_with("NOTIFY ")).collect();
+    assert!(notifies.last().unwrap().contains("SIP/2.0 200 OK"), "{notifies:#?}");
+
+    // Both devices were called; the one still ringing was cancelled when the other
+    // answered; the transferee's BYE reached the device that answered.
+    let rang = ringing.finish().await;
+    rang.assert_success();
+    let rang = rang.received();
+    assert!(rang.iter().any(|m| m.starts_with("INVITE ")), "{rang:#?}");
+    let cancel =
+        rang.iter().find(|m| m.starts_with("CANCEL ")).expect("the ringing device is cancelled");
+    assert!(cancel.contains("Call completed elsewhere"), "{cancel}");
+    let answered = answering.finish().await;
+    answered.assert_success();
+    let answered = answered.received();
+    let invite = answered.iter().find(|m| m.starts_with("INVITE ")).unwrap();
+    assert!(!invite.contains("m=audio"), "the transfer's INVITE carries no offer: {invite}");
+    assert!(answered.iter().any(|m| m.starts_with("BYE ")), "{answered:#?}");
+
+    let records = t.records().await;
+    carrier.stop().await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0].call.direction, CallDirection::Internal);
+    assert_eq!(records[0].call.callee, "102");
+    assert_eq!(records[0].call.disposition, Disposition::Answered);
+    t.halt().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refer_to_a_number_answers_the_carriers_digest_challenge() {
+    let (_sink, smtp) = SmtpSink::start().await;
+    let carrier = Carrier::start(
+        "trunk_carrier_digest.xml",
+        &["-key", "trunk_user", "ringfence", "-key", "trunk_pass", "trunk-secret-1"],
+    );
+    let mut config = egress_config(carrier.addr(), None, smtp);
+    config.trunks[0].auth = ringfence_server::egress::TrunkAuth::Digest {
+        username: "ringfence".into(),
+        password: "trunk-secret-1".into(),
+    };
+    let mut t = TrunkEnv::start(config, |_| {}).await;
+    t.env.extension(&t.tenant, "101", PW, true).await;
+    let transferor =
+        device(&t, "101", "call_uas_refer.xml", &[("target", UK), ("domain", DOMAIN)]).await;
+
+    let transferee = Sipp::new("call_uac_transferee.xml", t.sip())
+        .account("100", PW, DOMAIN)
+        .arg("-auth_uri")
+        .arg(format!("101@{DOMAIN}"))
+        .key("callee", "101")
+        .arg("-m")
+        .arg("1")
+        .run()
+        .await;
+    transferee.assert_success();
+    let refer = transferor.await.unwrap();
+    refer.assert_success();
+    let notifies: Vec<String> =
+        refer.received().into_iter().filter(|m| m.starts_with("NOTIFY ")).collect();
+    assert!(notifies.last().unwrap().contains("SIP/2.0 200 OK"), "{notifies:#?}");
+
+    let records = t.records().await;
+    let received = carrier.stop().await;
+    // Challenged once (401), sent again with the trunk's credentials, answered.
+    let out = invites(&received);
+    assert_eq!(out.len(), 2, "{out:#?}");
+    assert!(header(&out[0], "Authorization").is_none(), "{}", out[0]);
+    let auth = header(&out[1], "Authorization").expect("the challenge answered");
+    assert!(auth.contains("username=\"ringfence\""), "{auth}");
+    assert!(received.iter().any(|m| m.starts_with("BYE ")), "{received:#?}");
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0].call.direction, CallDirection::Outbound);
+    assert_eq!(records[0].call.callee, UK);
     assert_eq!(records[0].call.disposition, Disposition::Answered);
     t.halt().await;
 }

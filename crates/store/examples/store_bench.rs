@@ -107,6 +107,9 @@ async fn main() -> Result<()> {
             encrypted: true,
             from_extension_id: Some(exts[i % EXTENSIONS].id),
             to_extension_id: None,
+            forwarded_by: None,
+            forwarded_by_extension_id: None,
+            forward_reason: None,
         };
         store.insert_call_record(tenant.id, rec).await?;
     }

@@ -169,7 +169,8 @@ pub struct Forwarding {
     #[serde(default)]
     #[schema(min_length = 2, max_length = 32)]
     pub busy: Option<String>,
-    /// Forward when nobody answers in `no_answer_seconds` or no device is registered.
+    /// Forward when the extension rang and nobody answered in `no_answer_seconds` (or
+    /// the ringing devices gave up themselves).
     #[serde(default)]
     #[schema(min_length = 2, max_length = 32)]
     pub no_answer: Option<String>,
@@ -177,6 +178,11 @@ pub struct Forwarding {
     #[serde(default = "default_ring_seconds")]
     #[schema(minimum = 5, maximum = 120, default = 20)]
     pub no_answer_seconds: u16,
+    /// Forward when the extension cannot ring: no device registered, or every device
+    /// unreachable.
+    #[serde(default)]
+    #[schema(min_length = 2, max_length = 32)]
+    pub unavailable: Option<String>,
 }
 
 fn default_ring_seconds() -> u16 {
@@ -190,6 +196,7 @@ impl From<&store::CallForwarding> for Forwarding {
             busy: f.busy.clone(),
             no_answer: f.no_answer.clone(),
             no_answer_seconds: f.no_answer_seconds,
+            unavailable: f.unavailable.clone(),
         }
     }
 }
@@ -201,6 +208,7 @@ impl From<Forwarding> for store::CallForwarding {
             busy: f.busy,
             no_answer: f.no_answer,
             no_answer_seconds: f.no_answer_seconds,
+            unavailable: f.unavailable,
         }
     }
 }

@@ -654,6 +654,13 @@ pub struct CallRecordView {
     pub from_extension_id: Option<Uuid>,
     /// Called extension.
     pub to_extension_id: Option<Uuid>,
+    /// The extension whose call forwarding sent the call on (its number): a forwarded
+    /// call to the phone network left on its behalf.
+    pub forwarded_by: Option<String>,
+    /// That extension's id.
+    pub forwarded_by_extension_id: Option<Uuid>,
+    /// Which forward applied: `always`, `busy`, `no_answer` or `unavailable`.
+    pub forward_reason: Option<String>,
 }
 
 impl From<store::CallRecord> for CallRecordView {
@@ -676,6 +683,9 @@ impl From<store::CallRecord> for CallRecordView {
             encrypted: c.encrypted,
             from_extension_id: c.from_extension_id.map(|e| e.0),
             to_extension_id: c.to_extension_id.map(|e| e.0),
+            forwarded_by: c.forwarded_by,
+            forwarded_by_extension_id: c.forwarded_by_extension_id.map(|e| e.0),
+            forward_reason: c.forward_reason.map(|f| f.as_str().to_owned()),
         }
     }
 }

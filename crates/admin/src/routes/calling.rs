@@ -114,6 +114,7 @@ pub(crate) async fn put_forwarding(
         ("always", &forwarding.always),
         ("busy", &forwarding.busy),
         ("no_answer", &forwarding.no_answer),
+        ("unavailable", &forwarding.unavailable),
     ] {
         let Some(target) = target else { continue };
         let Ok(number) = ExtensionNumber::parse(target) else { continue };

@@ -182,7 +182,8 @@ pub(crate) async fn export_calls(
     }
     let mut out = String::from(
         "id,call_id,caller,callee,direction,started_at,answered_at,ended_at,duration_s,\
-         disposition,sip_status,reason,transport,encrypted,from_extension_id,to_extension_id\r\n",
+         disposition,sip_status,reason,transport,encrypted,from_extension_id,to_extension_id,\
+         forwarded_by,forwarded_by_extension_id,forward_reason\r\n",
     );
     if let Some(filter) = filter_for(&state, &p, &tenant, &q).await? {
         let max = state.config().max_csv_rows;
@@ -216,6 +217,9 @@ pub(crate) async fn export_calls(
                     c.encrypted.to_string(),
                     c.from_extension_id.map(|e| e.to_string()).unwrap_or_default(),
                     c.to_extension_id.map(|e| e.to_string()).unwrap_or_default(),
+                    csv_field(c.forwarded_by.as_deref().unwrap_or("")),
+                    c.forwarded_by_extension_id.map(|e| e.to_string()).unwrap_or_default(),
+                    c.forward_reason.map(|f| f.as_str()).unwrap_or_default().to_owned(),
                 ];
                 out.push_str(&fields.join(","));
                 out.push_str("\r\n");

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ringfence_store::{
-    CallDirection, Disposition, ExtensionId, NewCallRecord, TenantId, Transport,
+    CallDirection, Disposition, ExtensionId, ForwardReason, NewCallRecord, TenantId, Transport,
 };
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
@@ -45,6 +45,8 @@ pub(crate) struct CallLog {
     pub to_extension: Option<ExtensionId>,
     /// Internal until the destination is known to be outside the tenant.
     pub direction: CallDirection,
+    /// The extension whose forwarding sent the call on last (id, number) and which forward.
+    pub forwarded: Option<(ExtensionId, String, ForwardReason)>,
 }
 
 impl CallLog {
@@ -78,6 +80,9 @@ impl CallLog {
             encrypted: self.encrypted,
             from_extension_id: self.from_extension,
             to_extension_id: self.to_extension,
+            forwarded_by: self.forwarded.as_ref().map(|(_, n, _)| clean(n, MAX_PARTY)),
+            forwarded_by_extension_id: self.forwarded.as_ref().map(|(id, _, _)| *id),
+            forward_reason: self.forwarded.as_ref().map(|(_, _, r)| *r),
         }
     }
 }
@@ -181,6 +186,7 @@ mod tests {
             from_extension: Some(ExtensionId::random()),
             to_extension: None,
             direction: CallDirection::Internal,
+            forwarded: None,
         }
     }
 

@@ -89,30 +89,6 @@ impl MediaEnv {
     }
 }
 
-/// `secs` seconds of a `freq` Hz tone, 8 kHz mono 16-bit PCM WAV.
-pub fn tone_wav(path: &Path, freq: f64, secs: u32) {
-    let rate = 8000u32;
-    let samples = ringfence_media::tone::sine(freq, rate, (rate * secs) as usize, 8000.0);
-    let data_len = u32::try_from(samples.len() * 2).unwrap();
-    let mut w = Vec::with_capacity(44 + data_len as usize);
-    w.extend_from_slice(b"RIFF");
-    w.extend_from_slice(&(36 + data_len).to_le_bytes());
-    w.extend_from_slice(b"WAVEfmt ");
-    w.extend_from_slice(&16u32.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    w.extend_from_slice(&1u16.to_le_bytes()); // mono
-    w.extend_from_slice(&rate.to_le_bytes());
-    w.extend_from_slice(&(rate * 2).to_le_bytes());
-    w.extend_from_slice(&2u16.to_le_bytes());
-    w.extend_from_slice(&16u16.to_le_bytes());
-    w.extend_from_slice(b"data");
-    w.extend_from_slice(&data_len.to_le_bytes());
-    for s in samples {
-        w.extend_from_slice(&s.to_le_bytes());
-    }
-    std::fs::write(path, w).unwrap();
-}
-
 /// The samples and rate of a 16-bit PCM WAV file (mono, or the first channel), read to
 /// the end of the file whatever the header says (a recorder may not have finished it).
 pub fn read_wav(path: &Path) -> (Vec<i16>, u32) {

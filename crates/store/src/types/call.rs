@@ -76,6 +76,21 @@ str_enum!(
 );
 
 str_enum!(
+    /// Which call forwarding of an extension sent a call on.
+    ForwardReason, "forward_reason" {
+        /// Unconditional: every call is forwarded without ringing the extension.
+        Always = "always",
+        /// Every device of the extension was busy.
+        Busy = "busy",
+        /// The extension rang and nobody answered (ring time over, or the device's own
+        /// no-answer).
+        NoAnswer = "no_answer",
+        /// No device of the extension was registered or reachable.
+        Unavailable = "unavailable",
+    }
+);
+
+str_enum!(
     /// SIP transport of a call leg or registration.
     Transport, "transport" {
         /// UDP.
@@ -139,14 +154,25 @@ pub struct NewCallRecord {
     pub from_extension_id: Option<ExtensionId>,
     /// Called extension, if internal or inbound.
     pub to_extension_id: Option<ExtensionId>,
+    /// The extension whose call forwarding sent the call on, by number (the last one when
+    /// forwards chain): a forwarded call to the phone network left on its behalf.
+    #[serde(default)]
+    pub forwarded_by: Option<String>,
+    /// That extension's id.
+    #[serde(default)]
+    pub forwarded_by_extension_id: Option<ExtensionId>,
+    /// Which of its forwards applied.
+    #[serde(default)]
+    pub forward_reason: Option<ForwardReason>,
 }
 
 impl NewCallRecord {
     pub(crate) fn validate(&self) -> Result<()> {
-        let checks: [(&'static str, &str, usize); 3] = [
+        let checks: [(&'static str, &str, usize); 4] = [
             ("call_id", &self.call_id, 256),
             ("caller", &self.caller, 128),
             ("callee", &self.callee, 128),
+            ("forwarded_by", self.forwarded_by.as_deref().unwrap_or(""), 128),
         ];
         for (field, value, max) in checks {
             if value.len() > max || value.chars().any(char::is_control) {
@@ -176,7 +202,8 @@ pub struct CallFilter {
     pub since: Option<OffsetDateTime>,
     /// `started_at < until`.
     pub until: Option<OffsetDateTime>,
-    /// Calls from or to any of these extensions (empty: all calls). At most 100.
+    /// Calls from, to or forwarded by any of these extensions (empty: all calls). At
+    /// most 100.
     pub extension_ids: Vec<ExtensionId>,
     /// Only this direction.
     pub direction: Option<CallDirection>,
@@ -259,6 +286,9 @@ mod tests {
         }
         for t in Transport::ALL {
             assert_eq!(Transport::parse(t.as_str()).unwrap(), *t);
+        }
+        for f in ForwardReason::ALL {
+            assert_eq!(ForwardReason::parse(f.as_str()).unwrap(), *f);
         }
         assert!(Disposition::parse("exploded").is_err());
     }

@@ -88,15 +88,20 @@ pub struct CallForwarding {
     pub always: Option<String>,
     /// Forward when every device of the extension is busy (486/600).
     pub busy: Option<String>,
-    /// Forward when nobody answers within `no_answer_seconds` (or no device is registered).
+    /// Forward when the extension rang and nobody answered: the ring time
+    /// (`no_answer_seconds`) is over, or the ringing devices gave up themselves (480/408).
     pub no_answer: Option<String>,
     /// Ring time before the no-answer forward, seconds (5..=120, default 20).
     pub no_answer_seconds: u16,
+    /// Forward when the extension cannot ring at all: no device registered, or every
+    /// device unreachable (no response, transport error, 503). A separate condition from
+    /// no answer, as "forward unregistered/unavailable" is on other PBXs.
+    pub unavailable: Option<String>,
 }
 
 impl Default for CallForwarding {
     fn default() -> Self {
-        Self { always: None, busy: None, no_answer: None, no_answer_seconds: 20 }
+        Self { always: None, busy: None, no_answer: None, no_answer_seconds: 20, unavailable: None }
     }
 }
 
@@ -104,9 +109,12 @@ impl CallForwarding {
     /// Checks targets (digits with an optional leading `+`, 2..=32 characters) and the
     /// ring time.
     pub fn validate(&self) -> Result<()> {
-        for (field, target) in
-            [("always", &self.always), ("busy", &self.busy), ("no_answer", &self.no_answer)]
-        {
+        for (field, target) in [
+            ("always", &self.always),
+            ("busy", &self.busy),
+            ("no_answer", &self.no_answer),
+            ("unavailable", &self.unavailable),
+        ] {
             if let Some(t) = target {
                 let digits = t.strip_prefix('+').unwrap_or(t);
                 let ok = (2..=MAX_FORWARD_TARGET).contains(&t.len())
@@ -129,7 +137,10 @@ impl CallForwarding {
 
     /// True when no forward is set.
     pub fn is_off(&self) -> bool {
-        self.always.is_none() && self.busy.is_none() && self.no_answer.is_none()
+        self.always.is_none()
+            && self.busy.is_none()
+            && self.no_answer.is_none()
+            && self.unavailable.is_none()
     }
 }
 
@@ -148,6 +159,10 @@ mod tests {
             assert!(f.validate().is_err(), "{bad}");
         }
         f.always = None;
+        f.unavailable = Some("sip:x@y".into());
+        assert!(f.validate().is_err());
+        f.unavailable = Some("+4930901820".into());
+        assert!(f.validate().is_ok());
         f.no_answer_seconds = 4;
         assert!(f.validate().is_err());
         f.no_answer_seconds = 121;

@@ -17,8 +17,8 @@ mod webhook;
 
 pub use audit::{Actor, AuditEntry, AuditEvent, BreakKind, ChainBreak, ChainHash, ChainReport};
 pub use call::{
-    CallCursor, CallDirection, CallFilter, CallPage, CallRecord, Disposition, MAX_PAGE_SIZE,
-    NewCallRecord, Transport,
+    CallCursor, CallDirection, CallFilter, CallPage, CallRecord, Disposition, ForwardReason,
+    MAX_PAGE_SIZE, NewCallRecord, Transport,
 };
 pub use calling::{
     CallForwarding, CallPath, CallingRestrictions, FORWARD_NO_ANSWER_SECONDS, MAX_FORWARD_TARGET,

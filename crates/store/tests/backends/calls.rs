@@ -31,6 +31,9 @@ pub fn record(
         encrypted: true,
         from_extension_id: from,
         to_extension_id: None,
+        forwarded_by: None,
+        forwarded_by_extension_id: None,
+        forward_reason: None,
     }
 }
 
@@ -77,6 +80,12 @@ async fn call_history_filters_and_pagination(db: TestDb) {
         );
         if i % 5 == 0 {
             r.to_extension_id = Some(a.id);
+        }
+        if i % 7 == 0 {
+            // A call of a's forwarded on by b: b's history shows it.
+            r.forwarded_by = Some("101".into());
+            r.forwarded_by_extension_id = Some(b.id);
+            r.forward_reason = Some(ForwardReason::ALL[i as usize % 4]);
         }
         let stored = s.insert_call_record(t.id, r.clone()).await.unwrap();
         assert_eq!(stored.call, r);
@@ -126,7 +135,9 @@ async fn call_history_filters_and_pagination(db: TestDb) {
             r.call.disposition == Disposition::Busy
         }),
         check(CallFilter { extension_ids: vec![b.id], ..Default::default() }, &|r| {
-            r.call.from_extension_id == Some(b.id) || r.call.to_extension_id == Some(b.id)
+            r.call.from_extension_id == Some(b.id)
+                || r.call.to_extension_id == Some(b.id)
+                || r.call.forwarded_by_extension_id == Some(b.id)
         }),
         check(CallFilter { extension_ids: vec![a.id, b.id], ..Default::default() }, &|_| true),
         check(
@@ -138,7 +149,9 @@ async fn call_history_filters_and_pagination(db: TestDb) {
                 until: None,
             },
             &|r| {
-                (r.call.from_extension_id == Some(a.id) || r.call.to_extension_id == Some(a.id))
+                (r.call.from_extension_id == Some(a.id)
+                    || r.call.to_extension_id == Some(a.id)
+                    || r.call.forwarded_by_extension_id == Some(a.id))
                     && r.call.direction == CallDirection::Inbound
                     && r.call.disposition == Disposition::Answered
             },

@@ -34,6 +34,44 @@ fn name_addr(user: &str, domain: &str) -> NameAddr {
     NameAddr::new(Uri::Sip(SipUri::new(host).with_user(user)))
 }
 
+/// `invite` again with credentials from `client` answering `challenge` (the trunk's 401 or
+/// 407 to it): the next CSeq, a new Via (`via`), and an `Authorization` or
+/// `Proxy-Authorization` in place of any earlier one. `None` when the challenge cannot be
+/// answered (no usable digest challenge). Every INVITE to a trunk that the B2BUA sends
+/// (a dialled call, a forward, a transfer) answers challenges through this.
+pub(super) fn authorized_invite(
+    client: &mut DigestClient,
+    invite: &ringfence_sip_types::Request,
+    challenge: &ringfence_sip_types::Response,
+    via: ringfence_sip_types::header::Via,
+) -> Option<ringfence_sip_types::Request> {
+    let (challenges, header) = if challenge.status.code() == 407 {
+        (challenge.proxy_authenticate(), HeaderName::ProxyAuthorization)
+    } else {
+        (challenge.www_authenticate(), HeaderName::Authorization)
+    };
+    let challenges = challenges.ok()?;
+    let uri = invite.uri.to_string();
+    let cnonce = crate::auth::random_tag();
+    let creds = client.respond(&challenges, "INVITE", &uri, &cnonce).ok()?;
+    let mut next = invite.clone();
+    let seq = invite.cseq().map_or(1, |c| c.seq) + 1;
+    next.headers.set(HeaderName::CSeq, &format!("{seq} INVITE"));
+    next.headers.set(HeaderName::Via, &via.to_string());
+    next.headers.remove(HeaderName::Authorization);
+    next.headers.remove(HeaderName::ProxyAuthorization);
+    next.headers.push(header, &creds.to_string());
+    Some(next)
+}
+
+/// The digest client for a route's trunk credentials, if it has any.
+pub(super) fn digest_client(route: &ExternalRoute) -> Option<DigestClient> {
+    route
+        .credentials
+        .as_ref()
+        .map(|c| DigestClient::new(c.username.clone(), Secret::password(c.password.clone())))
+}
+
 /// `reason` without characters that would break a status line.
 fn phrase_text(phrase: &str) -> String {
     let p: String = phrase.chars().filter(|c| !c.is_control()).take(100).collect();
@@ -101,10 +139,7 @@ impl Call {
         sh.table().add_dialog(self.id, dialog_key(&call_id, &tag));
         let peer = route.peer;
         tracing::debug!(call = %self.id, trunk = %route.trunk, to = %route.to_user, "to the trunk");
-        let client = route
-            .credentials
-            .as_ref()
-            .map(|c| DigestClient::new(c.username.clone(), Secret::password(c.password.clone())));
+        let client = digest_client(&route);
         let alternates = route.alternates.iter().copied().collect();
         self.trunk = Some(TrunkLeg {
             route,
@@ -116,7 +151,17 @@ impl Call {
         let (mut invite, mut peer) = (invite, peer);
         loop {
             if let Some((id, tx)) = self.start(invite.clone(), peer, true).await {
-                self.forks.push(Fork { id, tx, invite, peer, tag, status: None, ack: None });
+                self.forks.push(Fork {
+                    id,
+                    tx,
+                    invite,
+                    peer,
+                    tag,
+                    status: None,
+                    ack: None,
+                    responded: false,
+                    unreachable: false,
+                });
                 self.ring_deadline = Some(Instant::now() + sh.config.ring_timeout);
                 return;
             }
@@ -197,34 +242,18 @@ impl Call {
             return false;
         }
         let fork_id = self.forks[i].id;
+        let local = self.local(self.forks[i].peer.transport);
+        let via = build::via(&local, self.forks[i].peer.transport, &self.sh.core.new_branch());
         let Some(trunk) = self.trunk.as_mut() else { return false };
         let Some(client) = trunk.client.as_mut() else { return false };
         if trunk.challenged.contains(&fork_id) {
             tracing::warn!(call = %self.id, trunk = %trunk.route.trunk, "trunk refused our credentials");
             return false;
         }
-        let (challenges, header) = if r.status.code() == 407 {
-            (r.proxy_authenticate(), HeaderName::ProxyAuthorization)
-        } else {
-            (r.www_authenticate(), HeaderName::Authorization)
-        };
-        let Ok(challenges) = challenges else { return false };
-        let invite = &self.forks[i].invite;
-        let uri = invite.uri.to_string();
-        let cnonce = crate::auth::random_tag();
-        let Ok(creds) = client.respond(&challenges, "INVITE", &uri, &cnonce) else {
+        let Some(next) = authorized_invite(client, &self.forks[i].invite, r, via) else {
             return false;
         };
         trunk.challenged.push(fork_id);
-        let mut next = invite.clone();
-        let seq = invite.cseq().map_or(1, |c| c.seq) + 1;
-        next.headers.set(HeaderName::CSeq, &format!("{seq} INVITE"));
-        let local = self.local(self.forks[i].peer.transport);
-        let via = build::via(&local, self.forks[i].peer.transport, &self.sh.core.new_branch());
-        next.headers.set(HeaderName::Via, &via.to_string());
-        next.headers.remove(HeaderName::Authorization);
-        next.headers.remove(HeaderName::ProxyAuthorization);
-        next.headers.push(header, &creds.to_string());
         let peer = self.forks[i].peer;
         match self.start(next.clone(), peer, true).await {
             Some((id, tx)) => {

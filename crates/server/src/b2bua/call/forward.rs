@@ -1,5 +1,16 @@
-//! Call forwarding: unconditional, on busy, on no answer (ring time, or no device
-//! registered). A forward to another extension rings its devices; a forward to a number of
+//! Call forwarding: unconditional, on busy, on no answer, when unavailable.
+//!
+//! "No answer" and "unavailable" are separate conditions, as on other PBXs (Cisco's
+//! forward-no-answer and forward-unregistered, 3CX's "no answer" and "not registered"):
+//! - **no answer**: the extension rang and nobody picked up: the ring time
+//!   (`no_answer_seconds`) ran out while at least one device had responded, or the devices
+//!   gave up themselves (a device's own `480` or `408` response);
+//! - **unavailable**: the extension could not ring at all: no device registered, or every
+//!   device failed without ringing (no response at all, a transport error, `503`).
+//!
+//! A forward to a number of the phone network is decided on behalf of the forwarding
+//! extension, whichever the condition; the call's record names that extension
+//! (`forwarded_by`) and the condition (`forward_reason`). A forward to another extension rings its devices; a forward to a number of
 //! the phone network is a call that leaves the system, so the [`CallGate`] decides it with
 //! [`CallOrigin::Forward`] on behalf of the **forwarding** extension (its restrictions, its
 //! fraud counters), exactly like a call it dialled itself. A refusal reaches the caller with
@@ -18,7 +29,9 @@
 
 use std::time::{Duration, Instant};
 
-use ringfence_store::{CallDirection, CallForwarding, Disposition, Extension, ExtensionNumber};
+use ringfence_store::{
+    CallDirection, CallForwarding, Disposition, Extension, ExtensionNumber, ForwardReason,
+};
 
 use super::Call;
 use crate::b2bua::hooks::{CallAttempt, CallOrigin, Destination, GateDecision};
@@ -33,8 +46,10 @@ pub(crate) enum ForwardWhen {
     Always,
     /// Every device busy.
     Busy,
-    /// Nobody answered in time, or no device could be rung.
+    /// The extension rang and nobody answered.
     NoAnswer,
+    /// No device could be rung.
+    Unavailable,
 }
 
 impl ForwardWhen {
@@ -43,6 +58,16 @@ impl ForwardWhen {
             ForwardWhen::Always => "always",
             ForwardWhen::Busy => "busy",
             ForwardWhen::NoAnswer => "no answer",
+            ForwardWhen::Unavailable => "unavailable",
+        }
+    }
+
+    fn reason(self) -> ForwardReason {
+        match self {
+            ForwardWhen::Always => ForwardReason::Always,
+            ForwardWhen::Busy => ForwardReason::Busy,
+            ForwardWhen::NoAnswer => ForwardReason::NoAnswer,
+            ForwardWhen::Unavailable => ForwardReason::Unavailable,
         }
     }
 }
@@ -86,6 +111,7 @@ impl Call {
             ForwardWhen::Always => &plan.settings.always,
             ForwardWhen::Busy => &plan.settings.busy,
             ForwardWhen::NoAnswer => &plan.settings.no_answer,
+            ForwardWhen::Unavailable => &plan.settings.unavailable,
         };
         let Some(target) = target.clone() else { return false };
         if self.outcome.is_some() || self.a.final_sent || self.winner.is_some() {
@@ -117,6 +143,8 @@ impl Call {
         self.forward_hops += 1;
         let by = p.by.number.as_str().to_owned();
         let why = format!("forward from {by} ({})", p.when.as_str());
+        // The record names the (last) forwarding extension, whatever becomes of the call.
+        self.log.forwarded = Some((p.by.id, by.clone(), p.when.reason()));
         tracing::debug!(call = %self.id, by = %by, to = %p.target, "call forwarded");
         if self.forward_hops > MAX_FORWARDS {
             let reason = format!("{why}: more than {MAX_FORWARDS} forwards");

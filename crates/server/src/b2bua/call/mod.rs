@@ -95,6 +95,10 @@ struct Fork {
     tag: String,
     /// Final status, once there is one (408 timeout, 503 unreachable).
     status: Option<u16>,
+    /// The device sent a response (even `100 Trying`): it was reachable.
+    responded: bool,
+    /// It failed without a response: the transaction timed out or the transport failed.
+    unreachable: bool,
     /// Our ACK for its 2xx, resent when the 2xx is.
     ack: Option<Request>,
 }
@@ -224,6 +228,8 @@ pub(crate) struct Call {
     transfer: Option<transfer::Transfer>,
     /// Our ACKs to transfer targets' 2xx, by our tag (resent when a 2xx is repeated).
     transfer_acks: Vec<(String, Request)>,
+    /// INVITEs of transfers to devices that did not win (their late 2xx gets ACK + BYE).
+    transfer_losers: Vec<(ClientId, Peer)>,
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -259,6 +265,7 @@ impl Call {
             from_extension: None,
             to_extension: None,
             direction: ringfence_store::CallDirection::Internal,
+            forwarded: None,
         };
         Call {
             sh,
@@ -293,6 +300,7 @@ impl Call {
             caller_name: String::new(),
             transfer: None,
             transfer_acks: Vec::new(),
+            transfer_losers: Vec::new(),
         }
     }
 
@@ -322,7 +330,9 @@ impl Call {
 
     fn next_deadline(&self) -> Option<Instant> {
         let ring = if self.winner.is_none() { self.ring_deadline } else { None };
-        [ring, self.end_deadline]
+        let transfer =
+            self.transfer.as_ref().filter(|t| t.ringing_target()).map(|t| t.ring_deadline);
+        [ring, self.end_deadline, transfer]
             .into_iter()
             .chain(self.answers.iter().map(|a| a.retransmit.poll_timeout()))
             .flatten()
@@ -340,12 +350,13 @@ impl Call {
                     self.on_fork_event(i, event).await;
                 } else if self.is_transfer_client(id) {
                     self.on_transfer_event(id, event).await;
-                } else {
+                } else if !self.transfer_loser_event(id, &event).await {
                     self.on_relay_event(id, event).await;
                 }
             }
             Input::ClientDone { id } => {
                 self.relays.remove(&id);
+                self.transfer_losers.retain(|(l, _)| *l != id);
             }
             Input::Stray { response, source } => self.on_stray(response, source).await,
             Input::Hangup { status, reason, disposition } => {
@@ -371,6 +382,10 @@ impl Call {
             && self.ring_deadline.is_some_and(|d| now >= d)
         {
             self.ring_timeout();
+            return;
+        }
+        if self.transfer.as_ref().is_some_and(|t| t.ringing_target() && now >= t.ring_deadline) {
+            self.transfer_ring_timeout().await;
             return;
         }
         if self.end_deadline.is_some_and(|d| now >= d) {

@@ -29,6 +29,7 @@ impl Call {
                 // Another server of the trunk may take it (RFC 3263 §4.3).
                 let code = if matches!(event, ClientEvent::Timeout) { 408 } else { 503 };
                 if !self.trunk_failover(i, code).await {
+                    self.forks[i].unreachable = true;
                     self.fork_failed(i, code);
                 }
             }
@@ -37,6 +38,7 @@ impl Call {
 
     async fn on_fork_response(&mut self, i: usize, r: Response) {
         let code = r.status.code();
+        self.forks[i].responded = true;
         if code == 100 {
             return;
         }
@@ -117,7 +119,13 @@ impl Call {
         let status = choose_final(&statuses);
         let when = match status {
             486 | 600 => Some(ForwardWhen::Busy),
-            480 | 408 | 503 => Some(ForwardWhen::NoAnswer),
+            // A device that rang and gave up itself (its own 480 or 408) is no answer;
+            // devices that never rang (no response, transport error, 503, ...) are
+            // unavailable.
+            480 if round.iter().any(|f| matches!(f.status, Some(480 | 408)) && !f.unreachable) => {
+                Some(ForwardWhen::NoAnswer)
+            }
+            480 => Some(ForwardWhen::Unavailable),
             _ => None,
         };
         if when.is_some_and(|w| self.divert(w)) {
@@ -268,11 +276,21 @@ impl Call {
         self.reply(tx, &req, 487);
     }
 
-    /// Nobody answered in time.
+    /// Nobody answered in time: no answer when a device of this round responded (it
+    /// rang), unavailable when none did (every device unreachable).
     pub(super) fn ring_timeout(&mut self) {
         self.cancel_forks(&[]);
-        if self.divert(ForwardWhen::NoAnswer) {
+        let round = &self.forks[self.fork_base.min(self.forks.len())..];
+        let when = if round.iter().any(|f| f.responded) {
+            ForwardWhen::NoAnswer
+        } else {
+            ForwardWhen::Unavailable
+        };
+        if self.divert(when) {
             return;
+        }
+        if when == ForwardWhen::Unavailable {
+            return self.refuse(480, Disposition::Unavailable, "no device responded", None);
         }
         self.refuse(480, Disposition::NoAnswer, "no answer", None);
     }

@@ -221,7 +221,7 @@ impl Call {
         let targets: Vec<Location> =
             all.into_iter().filter(|l| !tls_only || l.peer.transport.is_secure()).collect();
         if targets.is_empty() {
-            if self.divert(ForwardWhen::NoAnswer) {
+            if self.divert(ForwardWhen::Unavailable) {
                 return;
             }
             let reason = if registered == 0 {
@@ -282,11 +282,13 @@ impl Call {
                     tag,
                     status: None,
                     ack: None,
+                    responded: false,
+                    unreachable: false,
                 });
             }
         }
         if self.forks.len() == self.fork_base {
-            if refusal.is_none() && self.divert(ForwardWhen::NoAnswer) {
+            if refusal.is_none() && self.divert(ForwardWhen::Unavailable) {
                 return;
             }
             return match refusal {

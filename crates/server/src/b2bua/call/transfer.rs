@@ -16,17 +16,26 @@
 //! the transferor. If the target or the transferee refuses, the target leg is dropped, the
 //! final NOTIFY carries the failure and the original call is left as it was.
 //!
+//! An extension is called like in a normal call: one INVITE per registered device, the
+//! first 2xx wins and the others are CANCELled (a late 2xx gets ACK + BYE); the transfer
+//! fails only when every device has. A number of the phone network gets one INVITE to the
+//! trunk, whose 401/407 challenge is answered once with the trunk's credentials, exactly as
+//! for a dialled call ([`super::external::authorized_invite`]).
+//!
 //! [`CallGate`]: crate::b2bua::CallGate
 
 use ringfence_sip_proto::dialog::Dialog;
+use ringfence_sip_proto::digest::DigestClient;
 use ringfence_sip_proto::transaction::{Peer, TxId};
 use ringfence_sip_types::header::NameAddr;
 use ringfence_sip_types::{HeaderName, Host, Method, Request, Response, SipUri, Uri};
 use ringfence_store::{CallDirection, EncryptionRequirement, Extension, ExtensionNumber};
 
+use super::external::{authorized_invite, digest_client};
 use super::{Call, ClientId, Leg};
 use crate::b2bua::build::{self, Body, CalleeInvite};
 use crate::b2bua::hooks::{CallAttempt, CallOrigin, Destination, GateDecision, SdpKind, Side};
+use crate::b2bua::outcome::choose_final;
 use crate::b2bua::routing::dialog_key;
 use crate::b2bua::sdp;
 use crate::core::ClientEvent;
@@ -36,11 +45,10 @@ use crate::core::ClientEvent;
 pub(crate) struct Transfer {
     /// The side that sent REFER (its leg is replaced).
     transferor: Side,
-    /// The INVITE to the target.
-    invite_id: ClientId,
-    invite_tx: TxId,
-    invite: Request,
-    peer: Peer,
+    /// The INVITEs to the target: one per device of an extension, one to a trunk.
+    forks: Vec<TransferFork>,
+    /// The fork that answered first.
+    winner: Option<usize>,
     /// The target's leg once it answered, with its offer.
     target: Option<(Leg, Vec<u8>)>,
     /// Our ACK to the target's 2xx, once sent.
@@ -50,7 +58,37 @@ pub(crate) struct Transfer {
     /// The target as the record shows it, and whether it is outside.
     callee: String,
     external: bool,
+    /// The trunk's credentials, for its challenge (a transfer to the phone network).
+    digest: Option<DigestClient>,
+    /// A NOTIFY `180 Ringing` was sent.
+    ringing: bool,
+    /// When the target's devices have rung long enough (`ring_timeout`).
+    pub(super) ring_deadline: std::time::Instant,
 }
+
+impl Transfer {
+    /// The target's devices are ringing: nobody answered yet.
+    pub(super) fn ringing_target(&self) -> bool {
+        self.winner.is_none()
+    }
+}
+
+/// One INVITE of a transfer to one device (or the trunk).
+#[derive(Debug)]
+struct TransferFork {
+    id: ClientId,
+    tx: TxId,
+    invite: Request,
+    peer: Peer,
+    /// Final status and reason phrase, once there is one.
+    status: Option<(u16, String)>,
+    /// Its challenge was answered (a second one means the credentials are wrong).
+    challenged: bool,
+}
+
+/// The Reason of the CANCELs sent when another device answered (RFC 3326).
+const ANSWERED_ELSEWHERE: (&str, &str) =
+    ("Reason", "SIP;cause=200;text=\"Call completed elsewhere\"");
 
 /// Where a transfer goes.
 enum Target {
@@ -66,9 +104,9 @@ fn aor(user: &str, domain: &str) -> NameAddr {
 impl Call {
     /// True when `id` is one of the transfer's client transactions.
     pub(super) fn is_transfer_client(&self, id: ClientId) -> bool {
-        self.transfer
-            .as_ref()
-            .is_some_and(|t| t.invite_id == id || t.reinvite.is_some_and(|(r, _)| r == id))
+        self.transfer.as_ref().is_some_and(|t| {
+            t.forks.iter().any(|f| f.id == id) || t.reinvite.is_some_and(|(r, _)| r == id)
+        })
     }
 
     /// Answers `request` with `status` and reason phrase `phrase`.
@@ -184,7 +222,8 @@ impl Call {
         }
     }
 
-    /// The INVITE (without an offer) to the target.
+    /// The INVITEs (without an offer) to the target: every device of an extension, or the
+    /// trunk. False when none could be sent.
     async fn start_transfer(
         &mut self,
         side: Side,
@@ -195,80 +234,101 @@ impl Call {
     ) -> bool {
         let sh = self.sh.clone();
         let domain = tenant.domain.as_str();
-        let (target_uri, path, peer, from, to, external, callee) = match destination {
-            Target::Trunk(route) => (
-                route.target.clone(),
-                Vec::new(),
-                route.peer,
-                aor(&route.from_user, &route.domain),
-                aor(&route.to_user, &route.domain),
-                true,
-                route.to_user.clone(),
-            ),
+        // (Request-URI, Path, peer) of each INVITE.
+        let (targets, from, to, external, callee, digest) = match destination {
+            Target::Trunk(route) => {
+                let digest = digest_client(&route);
+                (
+                    vec![(route.target.clone(), Vec::new(), route.peer)],
+                    aor(&route.from_user, &route.domain),
+                    aor(&route.to_user, &route.domain),
+                    true,
+                    route.to_user.clone(),
+                    digest,
+                )
+            }
             Target::Extension(x) => {
                 let tls_only = tenant.settings.encryption == EncryptionRequirement::Required;
-                let Some(loc) = sh
+                let targets: Vec<_> = sh
                     .registrar
                     .locate(tenant.id, x.id)
                     .into_iter()
-                    .find(|l| !tls_only || l.peer.transport.is_secure())
-                else {
-                    return false;
-                };
+                    .filter(|l| !tls_only || l.peer.transport.is_secure())
+                    .map(|l| (l.contact.clone(), l.path.clone(), l.peer))
+                    .collect();
                 (
-                    loc.contact.clone(),
-                    loc.path.clone(),
-                    loc.peer,
+                    targets,
                     aor(transferor.number.as_str(), domain),
                     aor(x.number.as_str(), domain),
                     false,
                     x.number.as_str().to_owned(),
+                    None,
                 )
             }
         };
-        let transport = peer.transport;
-        let local = self.local(transport);
-        let call_id = sh.core.new_call_id(None);
-        let tag = sh.core.new_tag();
-        let invite = build::callee_invite(CalleeInvite {
-            target: target_uri,
-            path: &path,
-            via: build::via(&local, transport, &sh.core.new_branch()),
-            from: from.with_tag(&tag),
-            to,
-            call_id: &call_id,
-            max_forwards: build::next_hops(&self.a.invite),
-            contact: build::contact(&local, transport, false),
-            body: None,
-            caller_invite: &self.a.invite,
-        });
-        sh.table().add_dialog(self.id, dialog_key(&call_id, &tag));
-        tracing::debug!(call = %self.id, to = %dialled, external, "transfer: calling the target");
-        match self.start(invite.clone(), peer, true).await {
-            Some((invite_id, invite_tx)) => {
-                self.transfer = Some(Transfer {
-                    transferor: side,
-                    invite_id,
-                    invite_tx,
-                    invite,
-                    peer,
-                    target: None,
-                    ack: None,
-                    reinvite: None,
-                    callee,
-                    external,
-                });
-                true
+        let mut forks = Vec::with_capacity(targets.len());
+        for (target_uri, path, peer) in targets {
+            let transport = peer.transport;
+            let local = self.local(transport);
+            let call_id = sh.core.new_call_id(None);
+            let tag = sh.core.new_tag();
+            let sips = target_uri.is_sips();
+            let invite = build::callee_invite(CalleeInvite {
+                target: target_uri,
+                path: &path,
+                via: build::via(&local, transport, &sh.core.new_branch()),
+                from: from.clone().with_tag(&tag),
+                to: to.clone(),
+                call_id: &call_id,
+                max_forwards: build::next_hops(&self.a.invite),
+                contact: build::contact(&local, transport, sips),
+                body: None,
+                caller_invite: &self.a.invite,
+            });
+            sh.table().add_dialog(self.id, dialog_key(&call_id, &tag));
+            if let Some((id, tx)) = self.start(invite.clone(), peer, true).await {
+                forks.push(TransferFork { id, tx, invite, peer, status: None, challenged: false });
             }
-            None => false,
         }
+        tracing::debug!(call = %self.id, to = %dialled, external, forks = forks.len(), "transfer: calling the target");
+        if forks.is_empty() {
+            return false;
+        }
+        self.transfer = Some(Transfer {
+            transferor: side,
+            forks,
+            winner: None,
+            target: None,
+            ack: None,
+            reinvite: None,
+            callee,
+            external,
+            digest,
+            ringing: false,
+            ring_deadline: std::time::Instant::now() + sh.config.ring_timeout,
+        });
+        true
     }
 
-    /// An event of the transfer's INVITE to the target or its re-INVITE to the transferee.
+    /// The target did not answer within the ring timeout: the transfer fails (480) and
+    /// the call goes on.
+    pub(super) async fn transfer_ring_timeout(&mut self) {
+        let Some(t) = self.transfer.as_ref() else { return };
+        if t.winner.is_some() {
+            return;
+        }
+        let side = t.transferor;
+        tracing::debug!(call = %self.id, "transfer: the target did not answer");
+        self.transfer_failed(side, 480, "Temporarily Unavailable").await;
+    }
+
+    /// An event of the transfer's INVITEs to the target or its re-INVITE to the transferee.
     pub(super) async fn on_transfer_event(&mut self, id: ClientId, event: ClientEvent) {
         let Some(t) = self.transfer.as_ref() else { return };
         let side = t.transferor;
-        let is_invite = t.invite_id == id;
+        if let Some(i) = t.forks.iter().position(|f| f.id == id) {
+            return self.on_transfer_fork_event(i, event).await;
+        }
         let r = match event {
             ClientEvent::Response(r) => r,
             ClientEvent::Timeout => {
@@ -280,35 +340,135 @@ impl Call {
         };
         let code = r.status.code();
         if code < 200 {
-            if is_invite && code == 180 {
-                self.notify(side, "SIP/2.0 180 Ringing", false).await;
-            }
             return;
         }
         if !r.status.is_success() {
             let reason = r.reason.clone();
             return self.transfer_failed(side, code, &reason).await;
         }
-        if is_invite {
-            self.target_answered(r).await;
-        } else {
-            self.transferee_answered(r).await;
+        self.transferee_answered(r).await;
+    }
+
+    /// An event of the INVITE to one of the target's devices (or the trunk).
+    async fn on_transfer_fork_event(&mut self, i: usize, event: ClientEvent) {
+        let r = match event {
+            ClientEvent::Response(r) => r,
+            ClientEvent::Timeout => {
+                return self.transfer_fork_failed(i, 408, "Request Timeout").await;
+            }
+            ClientEvent::TransportError => {
+                return self.transfer_fork_failed(i, 503, "Service Unavailable").await;
+            }
+        };
+        let code = r.status.code();
+        let Some(t) = self.transfer.as_mut() else { return };
+        let side = t.transferor;
+        if code < 200 {
+            if code == 180 && t.winner.is_none() && !t.ringing {
+                t.ringing = true;
+                self.notify(side, "SIP/2.0 180 Ringing", false).await;
+            }
+            return;
         }
+        if r.status.is_success() {
+            match t.winner {
+                None => {
+                    t.winner = Some(i);
+                    for (j, f) in t.forks.iter().enumerate() {
+                        if j != i && f.status.is_none() {
+                            let _ = self.sh.core.cancel(f.tx, &[ANSWERED_ELSEWHERE]);
+                        }
+                    }
+                    self.target_answered(r).await;
+                }
+                Some(w) if w == i => self.target_answered(r).await,
+                Some(_) => {
+                    // Another device answered too late: ACK + BYE.
+                    let peer = t.forks[i].peer;
+                    self.dismiss(&r, peer).await;
+                }
+            }
+            return;
+        }
+        if matches!(code, 401 | 407) && self.answer_transfer_challenge(i, &r).await {
+            return;
+        }
+        let reason = r.reason.clone();
+        self.transfer_fork_failed(i, code, &reason).await;
+    }
+
+    /// The trunk challenged the transfer's INVITE: send it again with the trunk's
+    /// credentials, once, as for a dialled call.
+    async fn answer_transfer_challenge(&mut self, i: usize, r: &Response) -> bool {
+        let Some(peer) = self.transfer.as_ref().map(|t| t.forks[i].peer) else { return false };
+        let local = self.local(peer.transport);
+        let via = build::via(&local, peer.transport, &self.sh.core.new_branch());
+        let Some(t) = self.transfer.as_mut() else { return false };
+        let Some(client) = t.digest.as_mut() else { return false };
+        if t.forks[i].challenged {
+            tracing::warn!(call = %self.id, "trunk refused our credentials (transfer)");
+            return false;
+        }
+        let Some(next) = authorized_invite(client, &t.forks[i].invite, r, via) else {
+            return false;
+        };
+        match self.start(next.clone(), peer, true).await {
+            Some((id, tx)) => {
+                if let Some(t) = self.transfer.as_mut() {
+                    let f = &mut t.forks[i];
+                    f.id = id;
+                    f.tx = tx;
+                    f.invite = next;
+                    f.challenged = true;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Fork `i` of the transfer failed with `code`: once every fork has, so has the
+    /// transfer (with the best of their answers, as for a normal call).
+    async fn transfer_fork_failed(&mut self, i: usize, code: u16, reason: &str) {
+        let Some(t) = self.transfer.as_mut() else { return };
+        if t.forks[i].status.is_none() {
+            t.forks[i].status = Some((code, reason.to_owned()));
+        }
+        if t.winner.is_some() || t.forks.iter().any(|f| f.status.is_none()) {
+            return;
+        }
+        let side = t.transferor;
+        let (code, reason) = if let [only] = t.forks.as_slice() {
+            only.status.clone().unwrap_or((500, "Server Internal Error".into()))
+        } else {
+            let statuses: Vec<u16> =
+                t.forks.iter().filter_map(|f| f.status.as_ref().map(|s| s.0)).collect();
+            let code = choose_final(&statuses);
+            let reason = t
+                .forks
+                .iter()
+                .filter_map(|f| f.status.as_ref())
+                .find(|s| s.0 == code)
+                .map_or_else(|| "Temporarily Unavailable".to_owned(), |s| s.1.clone());
+            (code, reason)
+        };
+        self.transfer_failed(side, code, &reason).await;
     }
 
     /// The target answered with its offer: re-INVITE the transferee with it.
     async fn target_answered(&mut self, r: Response) {
         let Some(t) = self.transfer.as_mut() else { return };
+        let Some(w) = t.winner else { return };
+        let peer = t.forks[w].peer;
         if t.target.is_some() {
             // A repeated 2xx: our ACK waits for the transferee's answer, or was lost.
             if let Some(ack) = t.ack.clone() {
-                let _ = self.sh.core.send_stateless(ack.into(), t.peer);
+                let _ = self.sh.core.send_stateless(ack.into(), peer);
             }
             return;
         }
         let side = t.transferor;
-        let peer = t.peer;
-        let dialog = match Dialog::new_uac(&t.invite, &r, peer.transport) {
+        let dialog = match Dialog::new_uac(&t.forks[w].invite, &r, peer.transport) {
             Ok(d) => d,
             Err(_) => return self.transfer_failed(side, 502, "Bad Gateway").await,
         };
@@ -358,6 +518,7 @@ impl Call {
     /// and put the target's leg in its place.
     async fn transferee_answered(&mut self, r: Response) {
         let Some(mut t) = self.transfer.take() else { return };
+        self.retire_transfer_forks(&t);
         let side = t.transferor;
         let transferee = side.other();
         let Some((mut leg, _)) = t.target.take() else { return };
@@ -403,6 +564,7 @@ impl Call {
     /// original call goes on.
     async fn transfer_failed(&mut self, side: Side, code: u16, reason: &str) {
         let Some(mut t) = self.transfer.take() else { return };
+        self.retire_transfer_forks(&t);
         if let Some((mut leg, _)) = t.target.take() {
             let via = build::via(&leg.local, leg.peer.transport, &self.sh.core.new_branch());
             let ack = leg.dialog.create_ack(leg.dialog.invite_seq(), &via);
@@ -418,6 +580,7 @@ impl Call {
     /// The call ends during a transfer: cancel or hang up the target.
     pub(super) async fn abandon_transfer(&mut self) {
         let Some(mut t) = self.transfer.take() else { return };
+        self.retire_transfer_forks(&t);
         match t.target.take() {
             Some((mut leg, _)) => {
                 let via = build::via(&leg.local, leg.peer.transport, &self.sh.core.new_branch());
@@ -427,10 +590,36 @@ impl Call {
                     self.fire(bye, leg.peer).await;
                 }
             }
-            None => {
-                let _ = self.sh.core.cancel(t.invite_tx, &[]);
-            }
+            None => {}
         }
+    }
+
+    /// The transfer is over: CANCEL the target's devices still ringing, and remember
+    /// the ones that lost, so a 2xx of theirs that crosses the CANCEL gets ACK + BYE.
+    fn retire_transfer_forks(&mut self, t: &Transfer) {
+        for (j, f) in t.forks.iter().enumerate() {
+            if Some(j) == t.winner {
+                continue;
+            }
+            if f.status.is_none() {
+                let _ = self.sh.core.cancel(f.tx, &[]);
+            }
+            self.transfer_losers.push((f.id, f.peer));
+        }
+    }
+
+    /// A 2xx to the INVITE of a transfer fork that lost (or of a transfer that is over):
+    /// ACK + BYE. True when `id` is such a fork.
+    pub(super) async fn transfer_loser_event(&mut self, id: ClientId, event: &ClientEvent) -> bool {
+        let Some(&(_, peer)) = self.transfer_losers.iter().find(|(l, _)| *l == id) else {
+            return false;
+        };
+        if let ClientEvent::Response(r) = event
+            && r.status.is_success()
+        {
+            self.dismiss(r, peer).await;
+        }
+        true
     }
 
     /// A 2xx to the transfer's INVITE after its transaction ended: our ACK again.

@@ -16,7 +16,7 @@ macro_rules! cols {
     () => {
         "id, tenant_id, call_id, caller, callee, direction, started_at, answered_at, ended_at, \
          duration_s, disposition, sip_status, reason, transport, encrypted, from_extension_id, \
-         to_extension_id"
+         to_extension_id, forwarded_by, forwarded_by_extension_id, forward_reason"
     };
 }
 
@@ -25,6 +25,7 @@ const MAX_FILTER_EXTENSIONS: usize = 100;
 
 fn record_from_row(row: &Row) -> Result<CallRecord> {
     let status: Option<i64> = get(row, "sip_status")?;
+    let forward_reason: Option<String> = get(row, "forward_reason")?;
     Ok(CallRecord {
         id: get_id(row, "id")?,
         tenant_id: get_id(row, "tenant_id")?,
@@ -48,6 +49,13 @@ fn record_from_row(row: &Row) -> Result<CallRecord> {
             encrypted: get(row, "encrypted")?,
             from_extension_id: get_opt_id(row, "from_extension_id")?,
             to_extension_id: get_opt_id(row, "to_extension_id")?,
+            forwarded_by: get(row, "forwarded_by")?,
+            forwarded_by_extension_id: get_opt_id(row, "forwarded_by_extension_id")?,
+            forward_reason: forward_reason
+                .as_deref()
+                .map(ForwardReason::parse)
+                .transpose()
+                .map_err(|_| StoreError::corrupt("forward_reason unknown"))?,
         },
     })
 }
@@ -70,6 +78,7 @@ impl CallRecordRepo for SqlStore<Db> {
         for (field, ext) in [
             ("from_extension_id", record.from_extension_id),
             ("to_extension_id", record.to_extension_id),
+            ("forwarded_by_extension_id", record.forwarded_by_extension_id),
         ] {
             if let Some(ext) = ext {
                 let found =
@@ -88,7 +97,7 @@ impl CallRecordRepo for SqlStore<Db> {
             "INSERT INTO call_records (",
             cols!(),
             ") ",
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING ",
             cols!()
         );
         let r = &record;
@@ -110,6 +119,9 @@ impl CallRecordRepo for SqlStore<Db> {
             .bind(r.encrypted)
             .bind(r.from_extension_id.map(|e| e.0))
             .bind(r.to_extension_id.map(|e| e.0))
+            .bind(&r.forwarded_by)
+            .bind(r.forwarded_by_extension_id.map(|e| e.0))
+            .bind(r.forward_reason.map(ForwardReason::as_str))
             .fetch_one(&self.pool)
             .await
             .map_err(|e| match map_fk(e.into(), "tenant_id", "no such tenant") {
@@ -170,8 +182,11 @@ impl CallRecordRepo for SqlStore<Db> {
                 let n = push(&mut list, "", Arg::Uuid(ext.0));
                 let _ = write!(list, "{sep}${n}");
             }
-            let _ =
-                write!(sql, " AND (from_extension_id IN ({list}) OR to_extension_id IN ({list}))");
+            let _ = write!(
+                sql,
+                " AND (from_extension_id IN ({list}) OR to_extension_id IN ({list}) \
+                 OR forwarded_by_extension_id IN ({list}))"
+            );
         }
         if let Some(c) = after {
             let t = push(&mut sql, "", Arg::Ts(ts(c.started_at)));
