@@ -274,7 +274,7 @@ impl Call {
             ClientEvent::Timeout => {
                 return self.transfer_failed(side, 408, "Request Timeout").await;
             }
-            ClientEvent::TransportError => {
+            ClientEvent::TransportError(_) => {
                 return self.transfer_failed(side, 503, "Service Unavailable").await;
             }
         };
