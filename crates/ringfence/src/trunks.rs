@@ -43,6 +43,7 @@ impl TrunkStatus for TrunkControl {
                             let tr = match x.transport {
                                 TrunkTransport::Udp => "udp",
                                 TrunkTransport::Tcp => "tcp",
+                                TrunkTransport::Tls => "tls",
                             };
                             format!("{}/{tr}", x.addr)
                         })

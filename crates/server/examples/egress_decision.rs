@@ -64,6 +64,7 @@ async fn main() {
             register: false,
             register_expires_s: None,
             realm: None,
+            tls_ca_file: None,
         }],
         ..EgressConfig::default()
     };

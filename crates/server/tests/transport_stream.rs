@@ -331,3 +331,52 @@ async fn transports_handle_is_cheap_and_reports_listeners() {
     assert_eq!(clone.local_addr(Tls), Some(addrs[4].1));
     h.stop().await;
 }
+
+#[tokio::test]
+async fn a_refused_connection_is_reported_to_the_sender_at_once() {
+    let h = start(loopback_config()).await;
+    // Nothing listens here once the listener is dropped.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let opts = request("OPTIONS", "TCP", "127.0.0.1:5060", "refused", "");
+    let sent = h.transports.send_tracked(Outbound::new(TransportKind::Tcp, dead, opts)).unwrap();
+    let connecting = sent.connecting.expect("a new connection is opening");
+    let why = connecting.failure().await.expect("the connection fails to open");
+    assert!(why.to_lowercase().contains("refused"), "{why}");
+    assert_eq!(h.transports.stats().connect_failures, 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn outgoing_tls_verifies_the_name_registered_for_the_destination() {
+    // A TLS peer whose certificate names 127.0.0.1 and localhost.
+    let peer = start(loopback_config()).await;
+    let peer_addr = peer.addr(TransportKind::Tls, false);
+    let trusted = tls::client_config(peer.cert_pem.as_bytes()).unwrap();
+    let mut h = start(loopback_config()).await;
+    let opts = || request("OPTIONS", "TLS", "127.0.0.1:5061", "tls-name", "");
+
+    // Another name: the handshake fails, and the sender learns why.
+    h.transports
+        .set_tls_peer(peer_addr, tls::TlsPeer::new("carrier.example", trusted.clone()).unwrap());
+    let sent =
+        h.transports.send_tracked(Outbound::new(TransportKind::Tls, peer_addr, opts())).unwrap();
+    let why = sent.connecting.unwrap().failure().await.expect("the handshake fails");
+    assert!(why.contains("TLS handshake with carrier.example failed"), "{why}");
+    assert!(why.contains("invalid peer certificate"), "{why}");
+
+    // The name the certificate holds: the connection opens and the peer answers.
+    h.transports.set_tls_peer(peer_addr, tls::TlsPeer::new("localhost", trusted).unwrap());
+    let sent =
+        h.transports.send_tracked(Outbound::new(TransportKind::Tls, peer_addr, opts())).unwrap();
+    assert_eq!(sent.connecting.unwrap().failure().await, None);
+    let seen = h.next_seen().await;
+    assert_eq!((seen.flow, seen.kind), (sent.flow, TransportKind::Tls));
+    assert!(matches!(seen.message, Message::Response(ref r) if r.status.code() == 200));
+    // The open connection is reused for the same name.
+    let again =
+        h.transports.send_tracked(Outbound::new(TransportKind::Tls, peer_addr, opts())).unwrap();
+    assert_eq!(again.flow, sent.flow);
+    assert!(again.connecting.is_none());
+    h.stop().await;
+    peer.stop().await;
+}

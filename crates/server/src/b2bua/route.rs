@@ -44,6 +44,9 @@ pub struct ExternalRoute {
     pub to_user: String,
     /// Answer the trunk's digest challenges with these, once per INVITE.
     pub credentials: Option<TrunkCredentials>,
+    /// For servers reached over TLS: who they must prove to be (the trunk's domain, under
+    /// its trust anchors). A server that does not is not sent the call.
+    pub tls: Option<crate::transport::tls::TlsPeer>,
 }
 
 /// Where a call from a trunk goes.

@@ -44,6 +44,11 @@ pub(crate) enum Command {
         response: Response,
         source: Peer,
     },
+    /// The connection a transaction's message waited on failed to open.
+    TransportFailed {
+        tx: TxId,
+        reason: String,
+    },
 }
 
 /// What a client transaction reports to its owner (see [`CoreHandle::start_request`]).
@@ -56,10 +61,12 @@ pub enum ClientEvent {
     /// No final response in time (Timer B or F, RFC 3261 §8.1.3.1: treat as 408), or no
     /// final response after a CANCEL (§9.1).
     Timeout,
-    /// The request could not be sent (RFC 3261 §8.1.3.1: treat as 503). For a request sent
-    /// over the flow of a contact registered behind NAT this means the flow has closed
-    /// (RFC 5626 §5.3: answer the caller 430 Flow Failed).
-    TransportError,
+    /// The request could not be sent (RFC 3261 §8.1.3.1: treat as 503), with why: the
+    /// transport refused it, or the connection it waited on failed to open (refused,
+    /// unreachable, timed out, TLS handshake failed). For a request sent over the flow of
+    /// a contact registered behind NAT this means the flow has closed (RFC 5626 §5.3:
+    /// answer the caller 430 Flow Failed).
+    TransportError(String),
 }
 
 /// A client transaction started with [`CoreHandle::start_request`]. Its events arrive in
@@ -88,6 +95,8 @@ struct Inner {
     commands: Vec<mpsc::UnboundedSender<Command>>,
     ids: Mutex<IdGenerator>,
     locals: Vec<(Transport, SocketAddr)>,
+    /// The transports (absent in unit tests of TUs).
+    transports: Option<crate::transport::Transports>,
 }
 
 /// A cheap-to-clone handle to the core task, for transaction users.
@@ -109,7 +118,7 @@ impl CoreHandle {
         ids: IdGenerator,
         locals: Vec<(Transport, SocketAddr)>,
     ) -> CoreHandle {
-        CoreHandle::sharded(vec![commands], ids, locals)
+        CoreHandle::sharded(vec![commands], ids, locals, None)
     }
 
     /// A handle to the shards reading `commands` (in shard order).
@@ -117,9 +126,10 @@ impl CoreHandle {
         commands: Vec<mpsc::UnboundedSender<Command>>,
         ids: IdGenerator,
         locals: Vec<(Transport, SocketAddr)>,
+        transports: Option<crate::transport::Transports>,
     ) -> CoreHandle {
         assert!(!commands.is_empty(), "a core has at least one shard");
-        CoreHandle { inner: Arc::new(Inner { commands, ids: Mutex::new(ids), locals }) }
+        CoreHandle { inner: Arc::new(Inner { commands, ids: Mutex::new(ids), locals, transports }) }
     }
 
     /// The number of shards.
@@ -206,6 +216,20 @@ impl CoreHandle {
             self.shard_of_message(&response.headers),
             Command::StatelessResponse { response, source },
         )
+    }
+
+    /// Ends client or server transaction `tx` with a transport error (RFC 3261 §8.1.3.1,
+    /// §17.1.4): the connection its message waited on failed to open, for `reason`.
+    pub(crate) fn transport_failed(&self, tx: TxId, reason: String) -> Result<(), CoreError> {
+        self.send(self.shard_of_tx(tx), Command::TransportFailed { tx, reason })
+    }
+
+    /// New TLS connections to `dest` must prove `peer`'s identity (see
+    /// [`crate::transport::Transports::set_tls_peer`]). Call before sending there.
+    pub fn set_tls_peer(&self, dest: SocketAddr, peer: crate::transport::tls::TlsPeer) {
+        if let Some(t) = &self.inner.transports {
+            t.set_tls_peer(dest, peer);
+        }
     }
 
     fn ids(&self) -> std::sync::MutexGuard<'_, IdGenerator> {

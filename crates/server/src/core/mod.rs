@@ -28,7 +28,10 @@
 //! layer's output: every [`Transmit`](ringfence_sip_proto::transaction::Transmit) goes to
 //! [`Transports::send`] (a failure is fed back
 //! with `handle_transport_error`; a response whose connection has closed is retried on a
-//! new one, RFC 3261 §18.2.2), and every event is dispatched.
+//! new one, RFC 3261 §18.2.2), and every event is dispatched. A message queued on a
+//! connection still opening is watched: when the connection fails to open, its
+//! transaction ends at once with a transport error naming why (RFC 3261 §8.1.3.1: the
+//! owner treats it as 503 and, for a trunk, moves to the next server, RFC 3263 §4.3).
 //!
 //! Nothing on a shard task waits for I/O or the store: the registrar and the call handler
 //! spawn tasks that answer through the [`CoreHandle`]. The call handler is shared by the
@@ -116,7 +119,8 @@ impl Core {
         let locals = transports.local_addrs().into_iter().map(|(k, a)| (to_proto(k), a)).collect();
         let (senders, receivers): (Vec<_>, Vec<_>) =
             (0..n).map(|_| mpsc::unbounded_channel()).unzip();
-        let handle = CoreHandle::sharded(senders, IdGenerator::new(key), locals);
+        let handle =
+            CoreHandle::sharded(senders, IdGenerator::new(key), locals, Some(transports.clone()));
         let shards = receivers
             .into_iter()
             .enumerate()

@@ -4,8 +4,9 @@
 //! holds the messages whose Call-ID hashes to this shard), a command from a TU, the
 //! layer's next timer, or shutdown. After each it drains the layer's output: every
 //! [`Transmit`] goes to [`Transports::send`] (a failure is fed back with
-//! `handle_transport_error`; a response whose connection has closed is retried on a new
-//! one, RFC 3261 §18.2.2), and every event is dispatched through the shared [`Routes`].
+//! `handle_transport_error`, and so is the failure to open the connection a message was
+//! queued on; a response whose connection has closed is retried on a new one, RFC 3261
+//! §18.2.2), and every event is dispatched through the shared [`Routes`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -92,6 +93,8 @@ pub(super) struct Shard {
     awaiting: HashSet<TxId>,
     /// Server transactions owned by the call handler.
     call_txs: HashSet<TxId>,
+    /// Why a transaction ended with a transport error (until its event is dispatched).
+    transport_failures: HashMap<TxId, String>,
     draining: bool,
 }
 
@@ -117,6 +120,7 @@ impl Shard {
             clients_open: HashSet::new(),
             awaiting: HashSet::new(),
             call_txs: HashSet::new(),
+            transport_failures: HashMap::new(),
             draining: false,
         }
     }
@@ -232,6 +236,14 @@ impl Shard {
                     tracing::debug!(error = %e, "stateless response not sent");
                 }
             }
+            Command::TransportFailed { tx, reason } => {
+                // A transaction that has its final response (or has ended) is not affected.
+                if self.clients_open.contains(&tx) || self.awaiting.contains(&tx) {
+                    tracing::debug!(%tx, %reason, "transaction ends with a transport error");
+                    self.transport_failures.insert(tx, reason);
+                    self.layer.handle_transport_error(now, tx);
+                }
+            }
         }
     }
 
@@ -284,18 +296,37 @@ impl Shard {
             flow: t.dest.flow.map(flow_to_transport),
             bytes: t.bytes,
         };
-        let mut result = self.transports.send(out.clone());
+        let mut result = self.transports.send_tracked(out.clone());
         // RFC 3261 §18.2.2: a response whose connection has closed goes over a new one.
         if matches!(result, Err(TransportError::FlowGone(_)))
             && out.kind.is_reliable()
             && out.bytes.starts_with(b"SIP/2.0 ")
         {
-            result = self.transports.send(Outbound { flow: None, ..out });
+            result = self.transports.send_tracked(Outbound { flow: None, ..out.clone() });
         }
-        if let Err(e) = result {
-            tracing::debug!(dest = %t.dest.addr, error = %e, "send failed");
-            if let Some(tx) = t.tx {
-                self.layer.handle_transport_error(Instant::now(), tx);
+        match result {
+            Ok(sent) => {
+                // Queued on a connection still opening: if it fails to open, the message
+                // was never sent, and the transaction ends at once (RFC 3261 §8.1.3.1)
+                // rather than by Timer B/F.
+                if let (Some(connecting), Some(tx)) = (sent.connecting, t.tx) {
+                    let handle = self.handle.clone();
+                    let (kind, dest) = (out.kind, out.dest);
+                    tokio::spawn(async move {
+                        if let Some(why) = connecting.failure().await {
+                            let reason = format!("{kind} connection to {dest} failed: {why}");
+                            let _ = handle.transport_failed(tx, reason);
+                        }
+                    });
+                }
+            }
+            Err(e) => {
+                tracing::debug!(dest = %t.dest.addr, error = %e, "send failed");
+                if let Some(tx) = t.tx {
+                    let reason = format!("{} send to {} failed: {e}", out.kind, out.dest);
+                    self.transport_failures.insert(tx, reason);
+                    self.layer.handle_transport_error(Instant::now(), tx);
+                }
             }
         }
     }
@@ -326,14 +357,19 @@ impl Shard {
                 self.on_tx_end(tx, ClientEvent::Timeout, ServerTxEvent::Timeout, routes)
             }
             Event::TransportError { tx } => {
+                let reason = self
+                    .transport_failures
+                    .remove(&tx)
+                    .unwrap_or_else(|| "transport error".to_owned());
                 self.on_tx_end(
                     tx,
-                    ClientEvent::TransportError,
+                    ClientEvent::TransportError(reason),
                     ServerTxEvent::TransportError,
                     routes,
                 );
             }
             Event::Terminated { tx, kind } => {
+                self.transport_failures.remove(&tx);
                 if kind.is_client() {
                     self.clients.remove(&tx);
                     self.clients_open.remove(&tx);

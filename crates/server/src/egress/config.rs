@@ -43,6 +43,29 @@ pub enum TrunkTransport {
     Udp,
     /// TCP.
     Tcp,
+    /// TLS over TCP (RFC 3261 §26.2; NAPTR service `SIPS+D2T`, SRV `_sips._tcp`, port
+    /// 5061). The carrier's certificate must be valid for the trunk's `host` (see
+    /// [`TrunkConfig::tls_ca_file`]).
+    Tls,
+}
+
+impl TrunkTransport {
+    /// Lower-case name (`udp`, `tcp`, `tls`), as in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrunkTransport::Udp => "udp",
+            TrunkTransport::Tcp => "tcp",
+            TrunkTransport::Tls => "tls",
+        }
+    }
+
+    /// The port a target has when DNS gives none (RFC 3261 §19.1.2): 5060, 5061 for TLS.
+    pub fn default_port(self) -> u16 {
+        match self {
+            TrunkTransport::Udp | TrunkTransport::Tcp => 5060,
+            TrunkTransport::Tls => 5061,
+        }
+    }
 }
 
 /// One SIP trunk.
@@ -55,13 +78,22 @@ pub struct TrunkConfig {
     /// used as is; with a port, A/AAAA; otherwise NAPTR, then SRV, then A/AAAA (port 5060).
     /// The Request-URI of calls keeps this host.
     pub host: String,
-    /// Its port; given, no NAPTR/SRV lookup is made (default: from SRV, else 5060).
+    /// Its port; given, no NAPTR/SRV lookup is made (default: from SRV, else 5060, or
+    /// 5061 over TLS).
     #[serde(default)]
     pub port: Option<u16>,
     /// Transport; given, only its NAPTR/SRV records are used (default: the carrier's
-    /// preference from NAPTR, else UDP).
+    /// preference from NAPTR, else the first of `_sips._tcp`, `_sip._udp`, `_sip._tcp`
+    /// SRV records found, else UDP).
     #[serde(default)]
     pub transport: Option<TrunkTransport>,
+    /// Trust anchors (PEM CA certificates) the carrier's TLS certificate must chain to;
+    /// default: the system's trust store. Over TLS the certificate must be valid for
+    /// `host`, the carrier's domain (RFC 5922 §7.2: the domain we meant to reach, not the
+    /// SRV target or the address DNS returned); a server whose certificate does not verify
+    /// gets no call, and the next server is tried.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
     /// How we authenticate.
     pub auth: TrunkAuth,
     /// SIP domains of the tenants that use it; empty: every tenant (a platform trunk). A

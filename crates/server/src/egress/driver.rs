@@ -64,6 +64,14 @@ pub enum EgressError {
         /// Why.
         source: std::io::Error,
     },
+    /// A trunk's TLS settings are unusable (its `tls_ca_file`, or no trust anchors).
+    #[error("trunk {name}: TLS: {reason}")]
+    TrunkTls {
+        /// The trunk.
+        name: String,
+        /// Why.
+        reason: String,
+    },
     /// The DNS resolver could not be set up.
     #[error("dns: {0}")]
     Dns(String),
@@ -139,7 +147,9 @@ where
     let resolver = SipResolver::new(&config.dns_servers).map_err(EgressError::Dns)?;
     let mut trunks = Vec::with_capacity(config.trunks.len());
     for t in &config.trunks {
-        trunks.push(ResolvedTrunk::resolve(t.clone(), &resolver).await);
+        let tls = super::gate::trunk_tls(t)
+            .map_err(|reason| EgressError::TrunkTls { name: t.name.clone(), reason })?;
+        trunks.push(ResolvedTrunk::located(t.clone(), tls, &resolver).await);
     }
     let mailer = config.smtp.as_ref().map(Mailer::new).transpose().map_err(EgressError::Smtp)?;
     let webhooks = WebhookSender::new(&config.webhooks).map_err(EgressError::Webhooks)?;

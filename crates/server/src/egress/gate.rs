@@ -28,6 +28,7 @@ use crate::b2bua::{
     CallAttempt, CallGate, CallInfo, CallObserver, CallOrigin, CallRef, Destination, ExternalRoute,
     GateDecision, TrunkCredentials,
 };
+use crate::transport::tls::{self, TlsPeer};
 
 /// A trunk with its SIP servers located (RFC 3263; kept fresh by the driver).
 #[derive(Debug, Clone)]
@@ -36,12 +37,53 @@ pub struct ResolvedTrunk {
     pub config: TrunkConfig,
     /// Where INVITEs go: the current targets, first to try first.
     pub targets: Arc<TrunkTargets>,
+    /// Who its servers reached over TLS must prove to be: a certificate for the trunk's
+    /// host under its trust anchors (`None` when it has none to use: see
+    /// [`trunk_tls`]).
+    pub tls: Option<TlsPeer>,
+}
+
+/// The identity a trunk's TLS servers must prove: a certificate valid for the trunk's
+/// `host` (RFC 5922 §7.2: the domain we meant to reach, not an SRV target or address),
+/// issued under the CA certificates of `tls_ca_file`, else under the system's trust
+/// anchors.
+///
+/// # Errors
+/// When `tls_ca_file` is unusable, or the trust store is empty while the trunk is
+/// configured for TLS.
+pub fn trunk_tls(config: &TrunkConfig) -> Result<Option<TlsPeer>, String> {
+    let client = match &config.tls_ca_file {
+        Some(path) => tls::client_config_from_file(path).map_err(|e| e.to_string())?,
+        None => match tls::client_config_system() {
+            Ok(c) => c,
+            // Needed only when TLS is configured; NAPTR/SRV may still offer it otherwise.
+            Err(e) if config.transport == Some(TrunkTransport::Tls) => {
+                return Err(format!("{e}; set tls_ca_file"));
+            }
+            Err(_) => return Ok(None),
+        },
+    };
+    TlsPeer::new(&config.host, client).map(Some).map_err(|e| e.to_string())
 }
 
 impl ResolvedTrunk {
     /// Locates `config.host` with `resolver`. A host without targets is kept (its calls are
-    /// refused with the reason, and it is looked up again later).
+    /// refused with the reason, and it is looked up again later); so is a trunk whose TLS
+    /// settings are unusable (its TLS servers get no call: the transport refuses them).
     pub async fn resolve(config: TrunkConfig, resolver: &SipResolver) -> ResolvedTrunk {
+        let tls = trunk_tls(&config).unwrap_or_else(|e| {
+            tracing::error!(trunk = %config.name, error = %e, "trunk TLS settings unusable");
+            None
+        });
+        ResolvedTrunk::located(config, tls, resolver).await
+    }
+
+    /// [`ResolvedTrunk::resolve`] with the TLS identity already made.
+    pub(crate) async fn located(
+        config: TrunkConfig,
+        tls: Option<TlsPeer>,
+        resolver: &SipResolver,
+    ) -> ResolvedTrunk {
         let r = resolver.resolve(&config.host, config.port, config.transport).await;
         match &r {
             Ok(r) => tracing::info!(
@@ -52,11 +94,20 @@ impl ResolvedTrunk {
             ),
             Err(e) => tracing::warn!(trunk = %config.name, error = %e, "trunk not located"),
         }
-        ResolvedTrunk { config, targets: Arc::new(TrunkTargets::new(r)) }
+        ResolvedTrunk { config, targets: Arc::new(TrunkTargets::new(r)), tls }
     }
 
     fn serves(&self, tenant: &Tenant) -> bool {
         self.config.tenants.iter().any(|d| d.eq_ignore_ascii_case(tenant.domain.as_str()))
+    }
+}
+
+/// The transaction layer's transport for a trunk target's.
+pub(crate) fn proto_transport(t: TrunkTransport) -> Transport {
+    match t {
+        TrunkTransport::Udp => Transport::Udp,
+        TrunkTransport::Tcp => Transport::Tcp,
+        TrunkTransport::Tls => Transport::Tls,
     }
 }
 
@@ -292,13 +343,7 @@ impl EgressGate {
         caller: &str,
     ) -> Result<ExternalRoute, String> {
         let now = trunk.targets.get();
-        let mut peers = now.targets.iter().map(|t| {
-            let transport = match t.transport {
-                TrunkTransport::Udp => Transport::Udp,
-                TrunkTransport::Tcp => Transport::Tcp,
-            };
-            Peer::new(t.addr, transport)
-        });
+        let mut peers = now.targets.iter().map(|t| Peer::new(t.addr, proto_transport(t.transport)));
         let Some(peer) = peers.next() else {
             let why = now.error.clone().unwrap_or_else(|| "no targets".into());
             return Err(format!("trunk {}: {why}", trunk.config.name));
@@ -327,6 +372,7 @@ impl EgressGate {
                     password: password.clone(),
                 }),
             },
+            tls: trunk.tls.clone(),
         })
     }
 

@@ -259,11 +259,13 @@ impl Registrar {
         }
         let mut last = Failed { status: None, why: "no server answered".into() };
         for t in &now.targets {
-            let transport = match t.transport {
-                TrunkTransport::Udp => Transport::Udp,
-                TrunkTransport::Tcp => Transport::Tcp,
-            };
-            let peer = Peer::new(t.addr, transport);
+            let peer = Peer::new(t.addr, super::gate::proto_transport(t.transport));
+            if t.transport == TrunkTransport::Tls
+                && let Some(tls) = &self.trunk.tls
+            {
+                // The registrar must prove to be the trunk's host (RFC 5922).
+                self.core.set_tls_peer(t.addr, tls.clone());
+            }
             match self.at(peer, expires).await {
                 Ok((granted, contact)) => return Ok((granted, t.addr.to_string(), contact)),
                 // RFC 3263 §4.3: the next server on a transport error, timeout or 503.
@@ -277,7 +279,9 @@ impl Registrar {
     fn request(&mut self, peer: Peer, expires: u32, contact: &NameAddr) -> Request {
         let config = &self.trunk.config;
         let host = Host::parse(&config.host).unwrap_or_else(|_| Host::Domain(config.host.clone()));
-        let mut uri = SipUri::new(host.clone());
+        // Over TLS a SIPS Request-URI (RFC 5630 §3.2.2 deprecates transport=tls), and so a
+        // SIPS Contact (RFC 3261 §8.1.1.8), as for calls.
+        let mut uri = SipUri::new(host.clone()).with_secure(peer.transport == Transport::Tls);
         if let Some(p) = config.port {
             uri = uri.with_port(p);
         }
@@ -316,8 +320,10 @@ impl Registrar {
             |a| (Host::from(a.ip()), a.port()),
         );
         let mut uri = SipUri::new(host).with_user(&user).with_port(port);
-        if transport == Transport::Tcp {
-            uri = uri.with_param("transport", Some("tcp"));
+        match transport {
+            Transport::Tcp => uri = uri.with_param("transport", Some("tcp")),
+            Transport::Tls => uri = uri.with_secure(true),
+            _ => {}
         }
         NameAddr::new(Uri::Sip(uri))
     }
@@ -398,8 +404,11 @@ impl Registrar {
                         why: format!("{} did not answer", peer.addr),
                     });
                 }
-                ClientEvent::TransportError => {
-                    return Err(Failed { status: None, why: format!("{} unreachable", peer.addr) });
+                ClientEvent::TransportError(why) => {
+                    return Err(Failed {
+                        status: None,
+                        why: format!("{} unreachable: {why}", peer.addr),
+                    });
                 }
             }
         }

@@ -1,24 +1,30 @@
 //! Locating a trunk's SIP servers (RFC 3263 §4, client side), with hickory-resolver.
 //!
 //! ```text
-//! host is an IP address          -> that address, the port given or 5060, UDP unless set
+//! host is an IP address          -> that address, the port given or the transport's
+//!                                   default (5060, 5061 for TLS), UDP unless set
 //! a port is given                -> A/AAAA of the host, that port, UDP unless set
-//! otherwise NAPTR of the host    -> records with flag "s" and service SIP+D2U / SIP+D2T
-//!                                   (only the configured transport's, when one is set),
-//!                                   by order then preference; each one's replacement is
-//!                                   an SRV name
-//! no usable NAPTR                -> SRV _sip._udp.<host>, _sip._tcp.<host> (the configured
-//!                                   transport's only, when set)
+//! otherwise NAPTR of the host    -> records with flag "s" and service SIP+D2U / SIP+D2T /
+//!                                   SIPS+D2T (only the configured transport's, when one
+//!                                   is set), by order then preference; each one's
+//!                                   replacement is an SRV name
+//! no usable NAPTR                -> SRV _sips._tcp.<host>, _sip._udp.<host>,
+//!                                   _sip._tcp.<host> (the configured transport's only,
+//!                                   when set)
 //! SRV records                    -> by priority, weighted at random within a priority
 //!                                   (RFC 2782); each target's A/AAAA with the SRV port
-//! no SRV either                  -> A/AAAA of the host, port 5060
+//! no SRV either                  -> A/AAAA of the host, the transport's default port
 //! ```
 //!
 //! The result is an ordered list of targets: the B2BUA sends to the first and moves to the
-//! next on a transport error, a timeout or a 503 (RFC 3263 §4.3). Answers are cached by
-//! the resolver for their TTL; [`TrunkTargets`] holds the current list of a trunk and is
-//! resolved again when the shortest TTL of the chain runs out. `sips` (TLS) services are
-//! not used: trunks speak UDP or TCP.
+//! next on a transport error (a refused connection, a failed TLS handshake: reported at
+//! once), a timeout or a 503 (RFC 3263 §4.3). Answers are cached by the resolver for their
+//! TTL; [`TrunkTargets`] holds the current list of a trunk and is resolved again when the
+//! shortest TTL of the chain runs out.
+//!
+//! TLS targets (`SIPS+D2T`, `_sips._tcp`) must present a certificate for the trunk's host,
+//! the domain we meant to reach (RFC 5922 §7.2), not for the SRV target: DNS is not
+//! trusted to name who the carrier is.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
@@ -33,8 +39,6 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 
 use super::config::TrunkTransport;
 
-/// Default SIP port (RFC 3261 §19.1.2).
-const SIP_PORT: u16 = 5060;
 /// Resolve again at most this often, and at least this often.
 const MIN_REFRESH: Duration = Duration::from_secs(5);
 const MAX_REFRESH: Duration = Duration::from_secs(3600);
@@ -95,6 +99,8 @@ fn service_transport(service: &[u8]) -> Option<TrunkTransport> {
         Some(TrunkTransport::Udp)
     } else if service.eq_ignore_ascii_case(b"SIP+D2T") {
         Some(TrunkTransport::Tcp)
+    } else if service.eq_ignore_ascii_case(b"SIPS+D2T") {
+        Some(TrunkTransport::Tls)
     } else {
         None
     }
@@ -104,6 +110,7 @@ fn srv_prefix(t: TrunkTransport) -> &'static str {
     match t {
         TrunkTransport::Udp => "_sip._udp.",
         TrunkTransport::Tcp => "_sip._tcp.",
+        TrunkTransport::Tls => "_sips._tcp.",
     }
 }
 
@@ -183,9 +190,10 @@ impl SipResolver {
         let now = Instant::now();
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = host.parse::<IpAddr>() {
-            let addr = SocketAddr::new(ip, port.unwrap_or(SIP_PORT));
+            let t = transport.unwrap_or_default();
+            let addr = SocketAddr::new(ip, port.unwrap_or(t.default_port()));
             return Ok(Resolution {
-                targets: vec![SipTarget { addr, transport: transport.unwrap_or_default() }],
+                targets: vec![SipTarget { addr, transport: t }],
                 via: "address",
                 valid_until: now + MAX_REFRESH,
             });
@@ -224,7 +232,8 @@ impl SipResolver {
         let via = if srv_names.is_empty() {
             let wanted = match transport {
                 Some(t) => vec![t],
-                None => vec![TrunkTransport::Udp, TrunkTransport::Tcp],
+                // Our preference (RFC 3263 §4.1 leaves it to the client): TLS first.
+                None => vec![TrunkTransport::Tls, TrunkTransport::Udp, TrunkTransport::Tcp],
             };
             for t in wanted {
                 srv_names.push((format!("{}{}", srv_prefix(t), absolute(host)), t));
@@ -245,7 +254,7 @@ impl SipResolver {
             return self.finish(host, targets, via, until, failure);
         }
         let t = transport.unwrap_or_default();
-        let targets = self.addresses(host, SIP_PORT, t, &mut until, &mut failure).await;
+        let targets = self.addresses(host, t.default_port(), t, &mut until, &mut failure).await;
         self.finish(host, targets, "A/AAAA", until, failure)
     }
 
@@ -426,6 +435,28 @@ mod tests {
     use rand::SeedableRng as _;
 
     use super::*;
+
+    #[test]
+    fn naptr_services_and_srv_names_of_each_transport() {
+        assert_eq!(service_transport(b"SIP+D2U"), Some(TrunkTransport::Udp));
+        assert_eq!(service_transport(b"sip+d2t"), Some(TrunkTransport::Tcp));
+        assert_eq!(service_transport(b"SIPS+D2T"), Some(TrunkTransport::Tls));
+        assert_eq!(service_transport(b"SIPS+D2U"), None);
+        assert_eq!(service_transport(b"SIP+D2S"), None);
+        assert_eq!(srv_prefix(TrunkTransport::Tls), "_sips._tcp.");
+        assert_eq!(TrunkTransport::Tls.default_port(), 5061);
+        assert_eq!(TrunkTransport::Udp.default_port(), 5060);
+    }
+
+    #[tokio::test]
+    async fn an_address_host_over_tls_defaults_to_port_5061() {
+        let r = SipResolver::new(&["127.0.0.1:9".parse().unwrap()]).unwrap();
+        let got = r.resolve("192.0.2.7", None, Some(TrunkTransport::Tls)).await.unwrap();
+        assert_eq!(got.targets[0].addr, "192.0.2.7:5061".parse().unwrap());
+        assert_eq!(got.targets[0].transport, TrunkTransport::Tls);
+        let got = r.resolve("192.0.2.7", None, None).await.unwrap();
+        assert_eq!(got.targets[0].addr, "192.0.2.7:5060".parse().unwrap());
+    }
 
     #[test]
     fn srv_records_are_ordered_by_priority_then_weight() {

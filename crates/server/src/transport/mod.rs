@@ -25,7 +25,15 @@
 //!   [`TransportError::FlowGone`]: the core decides whether to open a new connection
 //!   (send again with `flow: None`) or fail the request (RFC 5626 §5.3). With
 //!   `flow: None` an existing connection to the destination is reused, else one is
-//!   opened (TCP, or TLS verified against the destination IP address).
+//!   opened (TCP, or TLS verified against the identity registered for the destination
+//!   with [`Transports::set_tls_peer`] — a trunk's domain and its trust anchors — or
+//!   else against the destination IP address).
+//! * **Connect failures.** A message queued on a connection still opening is sent once
+//!   it opens; when the opening fails (refused, unreachable, timed out, TLS handshake
+//!   failed, e.g. a certificate that does not verify) nothing queued is sent, and
+//!   [`Transports::send_tracked`] hands out a [`Connecting`] that says so at once, so the
+//!   transaction can end as RFC 3261 §8.1.3.1 says (a transport error, treated as 503)
+//!   instead of waiting for Timer B/F.
 //! * **Limits.** Global and per-IP connection caps, TLS handshake and idle timeouts,
 //!   a bounded inbound queue (UDP drops when full; streams stop reading: backpressure),
 //!   a bounded per-connection write queue (a peer that does not read is disconnected).
@@ -52,13 +60,14 @@ mod table;
 pub mod tls;
 mod udp;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use bytes::Bytes;
 use ringfence_sip_types::Message;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -72,7 +81,8 @@ pub use stats::TransportStats;
 use guard::DynGuard;
 use sink::InboundSink;
 use stats::Stats;
-use table::ConnTable;
+use table::{ConnTable, ConnectState};
+use tls::TlsPeer;
 
 /// A message received from the network, for the core.
 #[derive(Debug, Clone)]
@@ -144,6 +154,34 @@ impl Outbound {
     }
 }
 
+/// A message handed to the transports: the flow it went on, and whether that flow is a
+/// connection still opening.
+#[derive(Debug)]
+pub struct Sent {
+    /// The flow (UDP socket or connection).
+    pub flow: FlowId,
+    /// Set when the message waits in the queue of a connection still opening.
+    pub connecting: Option<Connecting>,
+}
+
+/// A connection being opened, with a message of ours queued on it.
+#[derive(Debug, Clone)]
+pub struct Connecting(watch::Receiver<ConnectState>);
+
+impl Connecting {
+    /// Waits until the connection is open (`None`) or failed to open: then why (nothing
+    /// queued on it was sent).
+    pub async fn failure(mut self) -> Option<String> {
+        let outcome = self.0.wait_for(|s| *s != ConnectState::Connecting).await;
+        match outcome.as_deref() {
+            Ok(ConnectState::Failed(why)) => Some(why.to_string()),
+            Ok(_) => None,
+            // Abandoned while opening (shutdown).
+            Err(_) => Some("connection abandoned".into()),
+        }
+    }
+}
+
 /// One bound UDP address: its sockets (several with `SO_REUSEPORT`) share one flow id.
 #[derive(Debug)]
 struct UdpGroup {
@@ -165,6 +203,8 @@ struct Shared {
     udp: RwLock<Vec<UdpGroup>>,
     next_flow: AtomicU64,
     tls_client: Option<Arc<rustls::ClientConfig>>,
+    /// The identity new TLS connections to an address must prove.
+    tls_peers: RwLock<HashMap<SocketAddr, TlsPeer>>,
     inbound: Mutex<Option<InboundSink>>,
     locals: Vec<(TransportKind, SocketAddr)>,
 }
@@ -282,6 +322,7 @@ impl TransportsBuilder {
             udp: RwLock::new(Vec::new()),
             next_flow,
             tls_client: self.tls_client,
+            tls_peers: RwLock::new(HashMap::new()),
             inbound: Mutex::new(Some(tx.clone())),
             locals,
             config,
@@ -350,13 +391,19 @@ impl Transports {
     /// Sends a message without waiting. Over UDP the datagram is handed to the socket;
     /// over TCP/TLS it is queued on the connection (opening one first if needed: the
     /// returned flow is then the new connection, and a failure to connect is counted in
-    /// [`TransportStats::connect_failures`], not reported here).
+    /// [`TransportStats::connect_failures`]; [`Transports::send_tracked`] reports it).
     pub fn send(&self, out: Outbound) -> Result<FlowId, TransportError> {
+        self.send_tracked(out).map(|s| s.flow)
+    }
+
+    /// [`Transports::send`], also telling when the message waits on a connection still
+    /// opening ([`Sent::connecting`]), whose failure to open the caller can then learn.
+    pub fn send_tracked(&self, out: Outbound) -> Result<Sent, TransportError> {
         let s = &self.shared;
         let result = if s.shutdown.is_cancelled() {
             Err(TransportError::ShuttingDown)
         } else if out.kind == TransportKind::Udp {
-            udp::send(s, out)
+            udp::send(s, out).map(|flow| Sent { flow, connecting: None })
         } else {
             stream::send(s, out)
         };
@@ -368,6 +415,18 @@ impl Transports {
             }
         }
         result
+    }
+
+    /// New TLS connections to `dest` (sent to with no flow named) must prove `peer`'s
+    /// identity: a certificate for its name under its trust anchors. Existing connections
+    /// to `dest` are reused only if they proved the same name. Replaces what was set for
+    /// `dest` before.
+    pub fn set_tls_peer(&self, dest: SocketAddr, peer: TlsPeer) {
+        let s = &self.shared;
+        if s.tls_peers.read().unwrap_or_else(PoisonError::into_inner).get(&dest) == Some(&peer) {
+            return;
+        }
+        s.tls_peers.write().unwrap_or_else(PoisonError::into_inner).insert(dest, peer);
     }
 
     /// A snapshot of the counters.

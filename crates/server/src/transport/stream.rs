@@ -9,6 +9,7 @@ use std::time::Duration;
 use rustls::pki_types::ServerName;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 use tokio_util::sync::CancellationToken;
 
@@ -18,8 +19,8 @@ use super::ingress::Origin;
 use super::kind::{FlowId, TransportKind};
 use super::sink::InboundSink;
 use super::stats::Stats;
-use super::table::{ConnTable, Lookup, PushError, WriteQueue};
-use super::{Outbound, Shared};
+use super::table::{ConnInfo, ConnTable, ConnectState, Lookup, PushError, WriteQueue};
+use super::{Connecting, Outbound, Sent, Shared};
 
 /// Pending connections the kernel may queue for `accept`.
 const BACKLOG: i32 = 1024;
@@ -81,10 +82,26 @@ impl Slot {
         kind: TransportKind,
         remote: SocketAddr,
     ) -> (FlowId, ConnParts) {
+        self.register_with(table, kind, remote, None, None)
+    }
+
+    /// [`Slot::register_in`] for a connection we open: how its opening goes, and the name
+    /// a TLS peer's certificate is verified for.
+    fn register_with(
+        &mut self,
+        table: &mut ConnTable,
+        kind: TransportKind,
+        remote: SocketAddr,
+        state: Option<watch::Receiver<ConnectState>>,
+        verified: Option<ServerName<'static>>,
+    ) -> (FlowId, ConnParts) {
         let flow = self.shared.new_flow();
         let kill = CancellationToken::new();
         let (queue, rx) = WriteQueue::new(self.shared.config.write_queue_bytes, kill.clone());
-        table.insert(flow, kind, remote, queue.clone());
+        let mut info = ConnInfo::accepted(kind, remote, queue.clone());
+        info.state = state;
+        info.verified = verified;
+        table.insert(flow, info);
         self.flow = Some(flow);
         (flow, ConnParts { queue, rx, kill })
     }
@@ -213,21 +230,53 @@ fn push(
     }
 }
 
+/// The opening of a connection still under way when a message was queued on it.
+fn still_connecting(state: Option<&watch::Receiver<ConnectState>>) -> Option<Connecting> {
+    let state = state?;
+    (*state.borrow() == ConnectState::Connecting).then(|| Connecting(state.clone()))
+}
+
 /// Queues a message on the flow named, on an existing connection to the destination,
-/// or on a new connection.
-pub(crate) fn send(shared: &Arc<Shared>, out: Outbound) -> Result<FlowId, TransportError> {
+/// or on a new connection. A new TLS connection proves the identity registered for the
+/// destination ([`super::Transports::set_tls_peer`]), else the destination's IP address
+/// under the transports' client configuration; an existing TLS connection is reused only
+/// when it proved that same identity.
+pub(crate) fn send(shared: &Arc<Shared>, out: Outbound) -> Result<Sent, TransportError> {
+    let tls_peer = match (out.kind, out.flow) {
+        (TransportKind::Tls, None) => shared
+            .tls_peers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&out.dest)
+            .cloned(),
+        _ => None,
+    };
     let mut table = shared.table();
     let lookup = match out.flow {
         Some(flow) => table.by_flow(flow),
-        None => table.by_remote(out.kind, out.dest),
+        None => match table.by_remote(out.kind, out.dest) {
+            // A connection that proved another identity (or none: one the peer opened)
+            // is not the server this identity names.
+            Lookup::Found(_, c)
+                if tls_peer.as_ref().is_some_and(|p| c.verified.as_ref() != Some(p.name())) =>
+            {
+                Lookup::Missing
+            }
+            found => found,
+        },
     };
     match lookup {
-        Lookup::Found(flow, actual, queue) => {
+        Lookup::Found(flow, conn) => {
             drop(table);
-            if actual != out.kind {
-                return Err(TransportError::FlowKindMismatch { flow, actual, requested: out.kind });
+            if conn.kind != out.kind {
+                return Err(TransportError::FlowKindMismatch {
+                    flow,
+                    actual: conn.kind,
+                    requested: out.kind,
+                });
             }
-            push(shared, flow, &queue, out)
+            let connecting = still_connecting(conn.state.as_ref());
+            push(shared, flow, &conn.queue, out).map(|flow| Sent { flow, connecting })
         }
         Lookup::Missing => {
             if let Some(flow) = out.flow {
@@ -241,11 +290,17 @@ pub(crate) fn send(shared: &Arc<Shared>, out: Outbound) -> Result<FlowId, Transp
                     _ => Err(TransportError::FlowGone(flow)),
                 };
             }
-            let connector = match out.kind {
+            let tls = match out.kind {
                 TransportKind::Tcp => None,
-                TransportKind::Tls => match &shared.tls_client {
-                    Some(c) => Some(TlsConnector::from(c.clone())),
-                    None => return Err(TransportError::CannotConnect(out.kind)),
+                TransportKind::Tls => match (&tls_peer, &shared.tls_client) {
+                    (Some(p), _) => {
+                        Some((TlsConnector::from(p.config().clone()), p.name().clone()))
+                    }
+                    (None, Some(c)) => Some((
+                        TlsConnector::from(c.clone()),
+                        ServerName::IpAddress(out.dest.ip().into()),
+                    )),
+                    (None, None) => return Err(TransportError::CannotConnect(out.kind)),
                 },
                 _ => return Err(TransportError::CannotConnect(out.kind)),
             };
@@ -258,30 +313,48 @@ pub(crate) fn send(shared: &Arc<Shared>, out: Outbound) -> Result<FlowId, Transp
             }
             // Registered before connecting and under the same lock as the lookup, so
             // that further sends to this destination queue behind this one.
+            let (state_tx, state_rx) = watch::channel(ConnectState::Connecting);
             let mut slot = Slot::reserved(shared, out.dest.ip(), false);
-            let (flow, parts) = slot.register_in(&mut table, out.kind, out.dest);
+            let verified = tls.as_ref().map(|(_, name)| name.clone());
+            let (flow, parts) = slot.register_with(
+                &mut table,
+                out.kind,
+                out.dest,
+                Some(state_rx.clone()),
+                verified,
+            );
             drop(table);
             push(shared, flow, &parts.queue, out.clone())?;
-            let task =
-                connect(shared.clone(), out.kind, out.dest, connector, slot, flow, parts, tx);
+            let opening = Opening { kind: out.kind, dest: out.dest, tls, state: state_tx };
+            let task = connect(shared.clone(), opening, slot, flow, parts, tx);
             shared.tracker.spawn_on(task, &shared.runtime);
-            Ok(flow)
+            Ok(Sent { flow, connecting: Some(Connecting(state_rx)) })
         }
     }
 }
 
-/// Opens an outgoing connection and runs it; queued messages are written once connected.
-#[allow(clippy::too_many_arguments)]
-async fn connect(
-    shared: Arc<Shared>,
+/// A connection to open.
+struct Opening {
     kind: TransportKind,
     dest: SocketAddr,
-    connector: Option<TlsConnector>,
+    /// For TLS: the connector and the name the server's certificate must be valid for.
+    tls: Option<(TlsConnector, ServerName<'static>)>,
+    /// Told how the opening went.
+    state: watch::Sender<ConnectState>,
+}
+
+/// Opens an outgoing connection and runs it; queued messages are written once connected.
+/// A failure to connect is published on `opening.state` (and so reaches the transactions
+/// whose messages were queued on it).
+async fn connect(
+    shared: Arc<Shared>,
+    opening: Opening,
     slot: Slot,
     flow: FlowId,
     parts: ConnParts,
     tx: InboundSink,
 ) {
+    let Opening { kind, dest, tls, state } = opening;
     let c = &shared.config;
     let connected = tokio::select! {
         biased;
@@ -290,30 +363,38 @@ async fn connect(
     };
     let stream = match connected {
         Ok(Ok(s)) => s,
-        Ok(Err(e)) => return connect_failed(&shared, kind, dest, &e.to_string()),
-        Err(_) => return connect_failed(&shared, kind, dest, "timed out"),
+        Ok(Err(e)) => return connect_failed(&shared, kind, dest, &e.to_string(), &state),
+        Err(_) => return connect_failed(&shared, kind, dest, "connect timed out", &state),
     };
     let _ = stream.set_nodelay(true);
-    let Ok(local) = stream.local_addr() else { return };
+    let Ok(local) = stream.local_addr() else {
+        return connect_failed(&shared, kind, dest, "socket has no local address", &state);
+    };
     let origin = Origin { kind, source: dest, local, flow };
-    match connector {
-        None => conn::run(shared.clone(), stream, origin, parts, tx).await,
-        Some(connector) => {
-            let name = ServerName::IpAddress(dest.ip().into());
+    match tls {
+        None => {
+            state.send_replace(ConnectState::Open);
+            conn::run(shared.clone(), stream, origin, parts, tx).await;
+        }
+        Some((connector, name)) => {
             let handshake = tokio::select! {
                 biased;
                 () = shared.shutdown.cancelled() => return,
-                r = tokio::time::timeout(c.tls_handshake_timeout, connector.connect(name, stream)) => r,
+                r = tokio::time::timeout(c.tls_handshake_timeout, connector.connect(name.clone(), stream)) => r,
             };
             match handshake {
-                Ok(Ok(s)) => conn::run(shared.clone(), s, origin, parts, tx).await,
+                Ok(Ok(s)) => {
+                    state.send_replace(ConnectState::Open);
+                    conn::run(shared.clone(), s, origin, parts, tx).await;
+                }
                 Ok(Err(e)) => {
                     Stats::inc(&shared.stats.tls_handshake_failures);
-                    connect_failed(&shared, kind, dest, &e.to_string());
+                    let why = format!("TLS handshake with {} failed: {e}", name.to_str());
+                    connect_failed(&shared, kind, dest, &why, &state);
                 }
                 Err(_) => {
                     Stats::inc(&shared.stats.tls_handshake_failures);
-                    connect_failed(&shared, kind, dest, "TLS handshake timed out");
+                    connect_failed(&shared, kind, dest, "TLS handshake timed out", &state);
                 }
             }
         }
@@ -321,7 +402,14 @@ async fn connect(
     drop(slot);
 }
 
-fn connect_failed(shared: &Shared, kind: TransportKind, dest: SocketAddr, why: &str) {
+fn connect_failed(
+    shared: &Shared,
+    kind: TransportKind,
+    dest: SocketAddr,
+    why: &str,
+    state: &watch::Sender<ConnectState>,
+) {
     Stats::inc(&shared.stats.connect_failures);
-    tracing::debug!("{kind} connection to {dest} failed: {why}");
+    tracing::info!("{kind} connection to {dest} failed: {why}");
+    state.send_replace(ConnectState::Failed(why.into()));
 }

@@ -1,5 +1,7 @@
 //! The connection table: flow id -> write queue, (transport, remote address) -> flow id,
-//! and the connection counts the limits are enforced on.
+//! and the connection counts the limits are enforced on. An outgoing connection also
+//! records how far its opening got ([`ConnectState`]) and, over TLS, the name its peer's
+//! certificate was verified for.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -8,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use rustls::pki_types::ServerName;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::kind::{FlowId, TransportKind};
@@ -85,18 +88,45 @@ impl WriteRx {
     }
 }
 
-#[derive(Debug)]
-struct Conn {
-    kind: TransportKind,
-    remote: SocketAddr,
-    queue: WriteQueue,
+/// How far the opening of an outgoing connection got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ConnectState {
+    /// TCP connect or TLS handshake under way; messages wait in the write queue.
+    Connecting,
+    /// Open: queued messages are being written.
+    Open,
+    /// Connecting failed (refused, unreachable, timed out, TLS handshake failed): nothing
+    /// queued was sent.
+    Failed(Arc<str>),
+}
+
+/// What the table keeps about one connection.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnInfo {
+    /// Its transport.
+    pub(crate) kind: TransportKind,
+    /// The peer's address.
+    pub(crate) remote: SocketAddr,
+    /// Its write queue.
+    pub(crate) queue: WriteQueue,
+    /// For a connection we opened: how far the opening got.
+    pub(crate) state: Option<watch::Receiver<ConnectState>>,
+    /// For a TLS connection we opened: the name the peer's certificate was verified for.
+    pub(crate) verified: Option<ServerName<'static>>,
+}
+
+impl ConnInfo {
+    /// An accepted connection (or one whose opening is not tracked).
+    pub(crate) fn accepted(kind: TransportKind, remote: SocketAddr, queue: WriteQueue) -> Self {
+        ConnInfo { kind, remote, queue, state: None, verified: None }
+    }
 }
 
 /// What a lookup for an outgoing message found.
 #[derive(Debug)]
 pub(crate) enum Lookup {
-    /// The flow's write queue.
-    Found(FlowId, TransportKind, WriteQueue),
+    /// The flow and what the table knows about it.
+    Found(FlowId, ConnInfo),
     /// No such flow.
     Missing,
 }
@@ -104,7 +134,7 @@ pub(crate) enum Lookup {
 /// Connections and their counts. Guarded by a mutex held only for map operations.
 #[derive(Debug, Default)]
 pub(crate) struct ConnTable {
-    by_flow: HashMap<FlowId, Conn>,
+    by_flow: HashMap<FlowId, ConnInfo>,
     by_remote: HashMap<(TransportKind, SocketAddr), FlowId>,
     per_ip: HashMap<IpAddr, usize>,
     total: usize,
@@ -146,15 +176,9 @@ impl ConnTable {
     }
 
     /// Makes a connection reachable by flow id and by remote address.
-    pub(crate) fn insert(
-        &mut self,
-        flow: FlowId,
-        kind: TransportKind,
-        remote: SocketAddr,
-        queue: WriteQueue,
-    ) {
-        self.by_flow.insert(flow, Conn { kind, remote, queue });
-        self.by_remote.insert((kind, remote), flow);
+    pub(crate) fn insert(&mut self, flow: FlowId, conn: ConnInfo) {
+        self.by_remote.insert((conn.kind, conn.remote), flow);
+        self.by_flow.insert(flow, conn);
     }
 
     /// Forgets a connection (its queue sender is dropped with it).
@@ -168,7 +192,7 @@ impl ConnTable {
 
     pub(crate) fn by_flow(&self, flow: FlowId) -> Lookup {
         match self.by_flow.get(&flow) {
-            Some(c) => Lookup::Found(flow, c.kind, c.queue.clone()),
+            Some(c) => Lookup::Found(flow, c.clone()),
             None => Lookup::Missing,
         }
     }
@@ -211,10 +235,10 @@ mod tests {
         let mut t = ConnTable::default();
         let (q, _rx) = WriteQueue::new(10, CancellationToken::new());
         let r: SocketAddr = "192.0.2.1:5060".parse().unwrap();
-        t.insert(FlowId(7), TransportKind::Tcp, r, q.clone());
+        t.insert(FlowId(7), ConnInfo::accepted(TransportKind::Tcp, r, q.clone()));
         assert!(matches!(t.by_remote(TransportKind::Tcp, r), Lookup::Found(FlowId(7), ..)));
         assert!(matches!(t.by_remote(TransportKind::Tls, r), Lookup::Missing));
-        t.insert(FlowId(8), TransportKind::Tcp, r, q);
+        t.insert(FlowId(8), ConnInfo::accepted(TransportKind::Tcp, r, q));
         t.remove(FlowId(7));
         assert!(matches!(t.by_remote(TransportKind::Tcp, r), Lookup::Found(FlowId(8), ..)));
         t.remove(FlowId(8));

@@ -142,7 +142,7 @@ pub(crate) fn send(shared: &Shared, out: Outbound) -> Result<FlowId, TransportEr
 /// The error for a UDP send naming a flow that is not a UDP socket.
 fn flow_error(shared: &Shared, flow: FlowId) -> TransportError {
     match shared.table().by_flow(flow) {
-        super::table::Lookup::Found(_, actual, _) => {
+        super::table::Lookup::Found(_, super::table::ConnInfo { kind: actual, .. }) => {
             TransportError::FlowKindMismatch { flow, actual, requested: TransportKind::Udp }
         }
         super::table::Lookup::Missing => TransportError::FlowGone(flow),

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -220,6 +220,7 @@ pub fn egress_config(carrier: SocketAddr, rates: Option<&str>, smtp: SocketAddr)
             register: false,
             register_expires_s: None,
             realm: None,
+            tls_ca_file: None,
         }],
         rates_file,
         snapshot_interval_s: 60,
@@ -311,6 +312,22 @@ impl TrunkEnv {
             .await
     }
 
+    /// Extension 100 dials `number` once with [`trunk_uac.xml`], SIPp given `extra`
+    /// arguments.
+    pub async fn dial_with(&self, number: &str, extra: &[&str]) -> crate::common::tools::SippRun {
+        let mut sipp = Sipp::new("trunk_uac.xml", self.sip())
+            .account("100", PW, DOMAIN)
+            .arg("-auth_uri")
+            .arg(format!("{number}@{DOMAIN}"))
+            .key("callee", number)
+            .arg("-m")
+            .arg("1");
+        for a in extra {
+            sipp = sipp.arg(*a);
+        }
+        sipp.run().await
+    }
+
     /// Every call ended; the records, oldest first.
     pub async fn records(&self) -> Vec<CallRecord> {
         let b = self.b2bua.clone();
@@ -372,4 +389,102 @@ pub async fn mail_with(sink: &SmtpSink, needle: &str) -> Option<String> {
     let n = needle.to_owned();
     eventually(Duration::from_secs(15), move || s.all().iter().any(|m| m.contains(&n))).await;
     sink.all().into_iter().find(|m| m.contains(needle))
+}
+
+/// A test certificate authority, and server certificates it issues (rcgen), as PEM files
+/// in a temporary directory.
+pub struct TestCa {
+    pub dir: tempfile::TempDir,
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> TestCa {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let issuer = rcgen::CertifiedIssuer::self_signed(params, key).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), issuer.pem()).unwrap();
+        TestCa { dir, issuer }
+    }
+
+    /// The CA certificate (PEM file), for `tls_ca_file`.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// A server certificate for `names` and its key, as PEM files named after `tag`.
+    pub fn issue(&self, tag: &str, names: &[&str]) -> (PathBuf, PathBuf) {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let params = rcgen::CertificateParams::new(names).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let cert_path = self.dir.path().join(format!("{tag}.pem"));
+        let key_path = self.dir.path().join(format!("{tag}.key"));
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        (cert_path, key_path)
+    }
+}
+
+/// A carrier over TLS: a SIPp UAS over TCP behind a TLS server that holds `cert`/`key`
+/// (socat with OpenSSL: the Debian SIPp is built without TLS). Every TLS connection to
+/// [`TlsCarrier::addr`] is one TCP connection to SIPp, so responses and requests go back
+/// over the TLS connection they belong to.
+pub struct TlsCarrier {
+    pub sipp: Carrier,
+    pub port: u16,
+    socat: Child,
+}
+
+impl TlsCarrier {
+    pub async fn start(scenario: &str, extra: &[&str], cert: &Path, key: &Path) -> TlsCarrier {
+        require_binary("socat", "socat");
+        let mut args = vec!["-t", "t1"];
+        args.extend_from_slice(extra);
+        let sipp = Carrier::start(scenario, &args);
+        let port = free_udp_port();
+        let socat = Command::new("socat")
+            .arg(format!(
+                "OPENSSL-LISTEN:{port},bind={CARRIER_IP},reuseaddr,fork,cert={},key={},verify=0",
+                cert.display(),
+                key.display()
+            ))
+            .arg(format!("TCP:{}", sipp.addr()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start socat");
+        let carrier = TlsCarrier { sipp, port, socat };
+        let (plain, tls) = (carrier.sipp.addr(), carrier.addr());
+        assert!(
+            eventually(Duration::from_secs(10), || std::net::TcpStream::connect(plain).is_ok())
+                .await,
+            "the carrier's SIPp does not listen on TCP {plain}"
+        );
+        assert!(
+            eventually(Duration::from_secs(10), || std::net::TcpStream::connect(tls).is_ok()).await,
+            "socat does not listen on {tls}"
+        );
+        carrier
+    }
+
+    /// The TLS address.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(CARRIER_IP.parse().unwrap(), self.port)
+    }
+
+    /// Stops the TLS server and SIPp; every message SIPp received.
+    pub async fn stop(mut self) -> Vec<String> {
+        let _ = self.socat.kill();
+        let _ = self.socat.wait();
+        self.sipp.stop().await
+    }
 }

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use ringfence_sip_proto::digest::{DigestClient, Secret};
-use ringfence_sip_proto::transaction::Peer;
+use ringfence_sip_proto::transaction::{Peer, Transport};
 use ringfence_sip_types::header::NameAddr;
 use ringfence_sip_types::{HeaderName, Host, SipUri, Uri};
 use ringfence_store::{CallDirection, Disposition};
@@ -27,6 +27,30 @@ pub(crate) struct TrunkLeg {
     challenged: Vec<u64>,
     fork: Option<usize>,
     alternates: std::collections::VecDeque<Peer>,
+    /// Why each server tried so far failed (transport error, timeout, 503), for the record.
+    failures: Vec<String>,
+}
+
+/// The longest reason the record keeps from a trunk's failures.
+const MAX_FAILURE_TEXT: usize = 480;
+
+/// The Request-URI for a trunk server reached over `transport`. Over TLS it is a SIPS URI
+/// (RFC 3261 §19.1, §26.2.2): RFC 5630 §3.2.2 deprecates `transport=tls`, and a SIPS
+/// URI asks for TLS up to the carrier's domain, which is the hop we secure (the carrier's
+/// certificate is checked for that domain, RFC 5922). Over UDP and TCP it is a SIP URI
+/// as the gate built it.
+fn uri_for(target: &Uri, transport: Transport) -> Uri {
+    match target {
+        Uri::Sip(u) => Uri::Sip(u.clone().with_secure(transport == Transport::Tls)),
+        other => other.clone(),
+    }
+}
+
+/// Our Contact towards a trunk server: a SIPS URI over TLS (RFC 3261 §8.1.1.8: required
+/// with a SIPS Request-URI; the carrier's requests in the dialog then come to our TLS
+/// listener), with `transport=tcp` over TCP.
+fn trunk_contact(local: &build::LocalAddr, transport: Transport) -> NameAddr {
+    build::contact(local, transport, transport == Transport::Tls)
 }
 
 fn name_addr(user: &str, domain: &str) -> NameAddr {
@@ -116,6 +140,13 @@ impl Call {
         };
         let transport = route.peer.transport;
         let local = self.local(transport);
+        if let Some(tls) = &route.tls {
+            for p in std::iter::once(&route.peer).chain(&route.alternates) {
+                if p.transport == Transport::Tls {
+                    sh.core.set_tls_peer(p.addr, tls.clone());
+                }
+            }
+        }
         let call_id = sh.core.new_call_id(None);
         let tag = sh.core.new_tag();
         let from = name_addr(&route.from_user, &route.domain);
@@ -125,14 +156,14 @@ impl Call {
             from.with_display_name(caller_name.to_owned())
         };
         let invite = build::callee_invite(CalleeInvite {
-            target: route.target.clone(),
+            target: uri_for(&route.target, transport),
             path: &[],
             via: build::via(&local, transport, &sh.core.new_branch()),
             from: from.with_tag(&tag),
             to: name_addr(&route.to_user, &route.domain),
             call_id: &call_id,
             max_forwards: build::next_hops(&self.a.invite),
-            contact: build::contact(&local, transport, false),
+            contact: trunk_contact(&local, transport),
             body,
             caller_invite: &self.a.invite,
         });
@@ -147,6 +178,7 @@ impl Call {
             challenged: Vec::new(),
             fork: Some(self.forks.len()),
             alternates,
+            failures: Vec::new(),
         });
         let (mut invite, mut peer) = (invite, peer);
         loop {
@@ -175,23 +207,48 @@ impl Call {
         }
     }
 
-    /// `invite` made a new request for `peer`: a new branch, Via and Contact for its
-    /// transport, the next CSeq.
+    /// `invite` made a new request for `peer`: a new branch, Via, Contact and
+    /// Request-URI scheme for its transport, the next CSeq.
     fn retarget(&self, invite: &mut ringfence_sip_types::Request, peer: Peer) {
         let seq = invite.cseq().map_or(1, |c| c.seq) + 1;
         invite.headers.set(HeaderName::CSeq, &format!("{seq} INVITE"));
+        invite.uri = uri_for(&invite.uri, peer.transport);
         let local = self.local(peer.transport);
         let via = build::via(&local, peer.transport, &self.sh.core.new_branch());
         invite.headers.set(HeaderName::Via, &via.to_string());
-        let contact = build::contact(&local, peer.transport, false);
+        let contact = trunk_contact(&local, peer.transport);
         invite.headers.set(HeaderName::Contact, &contact.to_string());
     }
 
+    /// Why the trunk's servers failed so far, when fork `i` is the trunk's: `trunk NAME:
+    /// why; why` (for the record of a call no server took).
+    pub(super) fn trunk_failures(&self, i: usize) -> Option<String> {
+        let trunk = self.trunk.as_ref()?;
+        if trunk.fork != Some(i) || trunk.failures.is_empty() {
+            return None;
+        }
+        let mut text = format!("trunk {}: {}", trunk.route.trunk, trunk.failures.join("; "));
+        if text.len() > MAX_FAILURE_TEXT {
+            let mut cut = MAX_FAILURE_TEXT;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+        }
+        Some(text)
+    }
+
     /// The trunk's server failed fork `i` with `code` (a transport error or timeout is
-    /// 503/408 here): send the INVITE to the trunk's next server, as RFC 3263 §4.3 says for
-    /// transport errors, timeouts and 503. False when there is none left, or when the
-    /// fork is not the trunk's or the call has moved on.
-    pub(super) async fn trunk_failover(&mut self, i: usize, code: u16) -> bool {
+    /// 503/408 here) for `why`: send the INVITE to the trunk's next server, as RFC 3263
+    /// §4.3 says for transport errors, timeouts and 503. False when there is none left, or
+    /// when the fork is not the trunk's or the call has moved on.
+    pub(super) async fn trunk_failover(&mut self, i: usize, code: u16, why: &str) -> bool {
+        if let Some(t) = self.trunk.as_mut()
+            && t.fork == Some(i)
+            && matches!(code, 408 | 503)
+        {
+            t.failures.push(why.to_owned());
+        }
         if !matches!(code, 408 | 503)
             || self.outcome.is_some()
             || self.a.final_sent
@@ -214,6 +271,7 @@ impl Call {
                 trunk = %name,
                 failed = %failed.addr,
                 code,
+                why,
                 next = %peer.addr,
                 "trunk server failed; trying the next"
             );

@@ -25,10 +25,14 @@ impl Call {
     pub(super) async fn on_fork_event(&mut self, i: usize, event: ClientEvent) {
         match event {
             ClientEvent::Response(r) => self.on_fork_response(i, r).await,
-            ClientEvent::Timeout | ClientEvent::TransportError => {
+            ClientEvent::Timeout | ClientEvent::TransportError(_) => {
                 // Another server of the trunk may take it (RFC 3263 §4.3).
-                let code = if matches!(event, ClientEvent::Timeout) { 408 } else { 503 };
-                if !self.trunk_failover(i, code).await {
+                let peer = self.forks[i].peer.addr;
+                let (code, why) = match event {
+                    ClientEvent::TransportError(why) => (503, why),
+                    _ => (408, format!("{peer} did not answer (timeout)")),
+                };
+                if !self.trunk_failover(i, code, &why).await {
                     self.forks[i].unreachable = true;
                     self.fork_failed(i, code);
                 }
@@ -74,8 +78,11 @@ impl Call {
         if matches!(code, 401 | 407) && self.answer_trunk_challenge(i, &r).await {
             return;
         }
-        if code == 503 && self.trunk_failover(i, code).await {
-            return;
+        if code == 503 {
+            let why = format!("{} answered 503 {}", self.forks[i].peer.addr, r.reason);
+            if self.trunk_failover(i, code, &why).await {
+                return;
+            }
         }
         self.fork_failed(i, code);
     }
@@ -114,6 +121,13 @@ impl Call {
         let round = &self.forks[self.fork_base.min(self.forks.len())..];
         if i < self.fork_base || round.iter().any(|f| f.status.is_none()) {
             return;
+        }
+        // No server of a trunk took the call (transport errors, timeouts, 503s): 503 with
+        // why each one failed (a refused connection, a certificate that did not verify).
+        if let Some(why) =
+            self.forks[i].status.filter(|s| matches!(s, 408 | 503)).and(self.trunk_failures(i))
+        {
+            return self.refuse(503, Disposition::Failed, &why, None);
         }
         let statuses: Vec<u16> = round.iter().filter_map(|f| f.status).collect();
         let status = choose_final(&statuses);

@@ -334,7 +334,7 @@ impl Call {
             ClientEvent::Timeout => {
                 return self.transfer_failed(side, 408, "Request Timeout").await;
             }
-            ClientEvent::TransportError => {
+            ClientEvent::TransportError(_) => {
                 return self.transfer_failed(side, 503, "Service Unavailable").await;
             }
         };
@@ -356,7 +356,7 @@ impl Call {
             ClientEvent::Timeout => {
                 return self.transfer_fork_failed(i, 408, "Request Timeout").await;
             }
-            ClientEvent::TransportError => {
+            ClientEvent::TransportError(_) => {
                 return self.transfer_fork_failed(i, 503, "Service Unavailable").await;
             }
         };
