@@ -171,6 +171,7 @@ impl NumberRepo for AnyStore {
 impl CallRecordRepo for AnyStore {
     delegate! {
         insert_call_record(tenant: TenantId, record: NewCallRecord) -> CallRecord;
+        insert_call_records(records: &[(TenantId, NewCallRecord)]) -> Vec<Result<()>>;
         get_call_record(tenant: TenantId, id: CallRecordId) -> Option<CallRecord>;
         list_call_records(
             tenant: TenantId,

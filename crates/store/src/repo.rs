@@ -309,6 +309,15 @@ pub trait CallRecordRepo {
         tenant: TenantId,
         record: NewCallRecord,
     ) -> impl Future<Output = Result<CallRecord>> + Send;
+    /// Stores finished calls in ONE transaction (one sync to disk for the batch: the call
+    /// record writer's group commit). One result per record: `Invalid` for a record that
+    /// fails validation, whose tenant is gone or one of whose extensions is not in its
+    /// tenant (that record alone is skipped). `Err` (nothing stored) only when the
+    /// transaction itself fails.
+    fn insert_call_records(
+        &self,
+        records: &[(TenantId, NewCallRecord)],
+    ) -> impl Future<Output = Result<Vec<Result<()>>>> + Send;
     /// One record of `tenant`.
     fn get_call_record(
         &self,

@@ -143,26 +143,61 @@ impl RecordWriter {
     }
 }
 
+/// Most records stored in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// Stores records as they come; what queued up while the last batch was written is stored
+/// as one batch (one transaction), so under load many calls share one commit and an idle
+/// writer adds no delay. A flush is answered once everything queued before it is stored.
 async fn run(store: Arc<dyn CallStore>, mut rx: mpsc::Receiver<Msg>, c: Arc<WriterCounters>) {
+    let mut batch: Vec<(TenantId, NewCallRecord)> = Vec::new();
     while let Some(msg) = rx.recv().await {
+        let mut flush = None;
         match msg {
-            Msg::Record(tenant, record) => {
-                let call_id = record.call_id.clone();
-                match store.insert_call_record(tenant, *record).await {
+            Msg::Record(tenant, record) => batch.push((tenant, *record)),
+            Msg::Flush(done) => flush = Some(done),
+        }
+        while flush.is_none() && batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Msg::Record(tenant, record)) => batch.push((tenant, *record)),
+                Ok(Msg::Flush(done)) => flush = Some(done),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            write_batch(&*store, &mut batch, &c).await;
+        }
+        if let Some(done) = flush {
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn write_batch(
+    store: &dyn CallStore,
+    batch: &mut Vec<(TenantId, NewCallRecord)>,
+    c: &WriterCounters,
+) {
+    match store.insert_call_records(batch).await {
+        Ok(results) => {
+            for ((tenant, record), result) in batch.iter().zip(results) {
+                match result {
                     Ok(()) => {
                         c.written.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(e) => {
                         c.failed.fetch_add(1, Ordering::Relaxed);
-                        tracing::error!(%tenant, call_id, error = %e, "call record not stored");
+                        tracing::error!(%tenant, call_id = record.call_id, error = %e, "call record not stored");
                     }
                 }
             }
-            Msg::Flush(done) => {
-                let _ = done.send(());
-            }
+        }
+        Err(e) => {
+            c.failed.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            tracing::error!(records = batch.len(), error = %e, "a batch of call records was not stored");
         }
     }
+    batch.clear();
 }
 
 #[cfg(test)]
@@ -216,8 +251,9 @@ mod tests {
         assert_eq!(r.ended_at.unwrap(), r.started_at);
     }
 
+    /// Keeps the records it is given and the size of each batch.
     #[derive(Default)]
-    struct Sink(Mutex<Vec<NewCallRecord>>);
+    struct Sink(Mutex<Vec<NewCallRecord>>, Mutex<Vec<usize>>);
 
     impl CallStore for Sink {
         fn extension_by_number<'a>(
@@ -242,6 +278,14 @@ mod tests {
             self.0.lock().unwrap().push(record);
             Box::pin(async { Ok(()) })
         }
+        fn insert_call_records<'a>(
+            &'a self,
+            records: &'a [(TenantId, NewCallRecord)],
+        ) -> BoxFuture<'a, Result<Vec<Result<(), StoreError>>, StoreError>> {
+            self.1.lock().unwrap().push(records.len());
+            self.0.lock().unwrap().extend(records.iter().map(|(_, r)| r.clone()));
+            Box::pin(async move { Ok(records.iter().map(|_| Ok(())).collect()) })
+        }
     }
 
     #[tokio::test]
@@ -259,6 +303,12 @@ mod tests {
         let got: Vec<_> = sink.0.lock().unwrap().iter().map(|r| r.sip_status).collect();
         assert_eq!(got, [Some(486), Some(480), Some(200)]);
         assert_eq!(w.counters().written.load(Ordering::Relaxed), 3);
+        // Queued before the writer ran: one batch, one transaction.
+        assert_eq!(*sink.1.lock().unwrap(), [3]);
+        // Records queued after a flush form a batch of their own.
+        w.submit(TenantId::random(), l.finish(l.started, Disposition::Busy, Some(603), None));
+        w.flush().await;
+        assert_eq!(*sink.1.lock().unwrap(), [3, 1]);
         drop(w);
         task.await.unwrap();
     }

@@ -31,6 +31,21 @@ pub trait CallStore: Send + Sync + 'static {
         tenant: TenantId,
         record: NewCallRecord,
     ) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Stores finished calls in one transaction where the store can; one result per
+    /// record, `Err` when none was stored. By default, one at a time.
+    fn insert_call_records<'a>(
+        &'a self,
+        records: &'a [(TenantId, NewCallRecord)],
+    ) -> BoxFuture<'a, Result<Vec<Result<(), StoreError>>, StoreError>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(records.len());
+            for (tenant, record) in records {
+                out.push(self.insert_call_record(*tenant, record.clone()).await);
+            }
+            Ok(out)
+        })
+    }
 }
 
 /// [`CallStore`] over any store.
@@ -66,5 +81,12 @@ where
         record: NewCallRecord,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move { self.0.insert_call_record(tenant, record).await.map(|_| ()) })
+    }
+
+    fn insert_call_records<'a>(
+        &'a self,
+        records: &'a [(TenantId, NewCallRecord)],
+    ) -> BoxFuture<'a, Result<Vec<Result<(), StoreError>>, StoreError>> {
+        Box::pin(self.0.insert_call_records(records))
     }
 }

@@ -214,4 +214,62 @@ async fn call_history_filters_and_pagination(db: TestDb) {
     assert_eq!(total, 30);
 }
 
-both_backends!(call_history_filters_and_pagination);
+/// The record writer's group commit: many records in one transaction across statement
+/// boundaries; an invalid record, one of a vanished tenant and one naming another tenant's
+/// extension are refused alone and the rest are stored.
+async fn call_record_batches_store_the_valid_ones(mut db: TestDb) {
+    let s = db.store.clone();
+    let t = tenant(&s, "batch.example.com").await;
+    let other = tenant(&s, "else.example.com").await;
+    let e = extension(&s, &t, "100").await;
+    let foreign = extension(&s, &other, "100").await;
+    let base = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - Duration::hours(1);
+    let mut batch = Vec::new();
+    for i in 0..250 {
+        let mut r = record(
+            base + Duration::seconds(i),
+            CallDirection::Outbound,
+            Disposition::Answered,
+            Some(e.id),
+        );
+        r.forwarded_by = (i % 7 == 0).then(|| "100".to_owned());
+        r.forwarded_by_extension_id = (i % 7 == 0).then_some(e.id);
+        r.forward_reason = (i % 7 == 0).then_some(ForwardReason::NoAnswer);
+        batch.push((t.id, r));
+    }
+    let mut backwards = record(base, CallDirection::Internal, Disposition::Answered, None);
+    backwards.ended_at = Some(base - Duration::seconds(1));
+    batch.insert(10, (t.id, backwards));
+    batch.insert(
+        120,
+        (TenantId::random(), record(base, CallDirection::Inbound, Disposition::Busy, None)),
+    );
+    batch.insert(
+        130,
+        (t.id, record(base, CallDirection::Internal, Disposition::Answered, Some(foreign.id))),
+    );
+    let results = s.insert_call_records(&batch).await.unwrap();
+    assert_eq!(results.len(), 253);
+    for (i, r) in results.iter().enumerate() {
+        match i {
+            10 => assert!(matches!(r, Err(StoreError::Invalid { field: "ended_at", .. })), "{r:?}"),
+            120 | 130 => assert!(matches!(r, Err(StoreError::Invalid { .. })), "{i}: {r:?}"),
+            _ => assert!(r.is_ok(), "{i}: {r:?}"),
+        }
+    }
+    assert!(s.insert_call_records(&[]).await.unwrap().is_empty());
+    db.reopen().await;
+    let s = db.store.clone();
+    let page = s.list_call_records(t.id, &CallFilter::default(), 1000, None).await.unwrap();
+    assert_eq!(page.records.len(), 250);
+    assert_eq!(page.records.iter().filter(|r| r.call.forwarded_by.is_some()).count(), 36);
+    assert!(
+        s.list_call_records(other.id, &CallFilter::default(), 10, None)
+            .await
+            .unwrap()
+            .records
+            .is_empty()
+    );
+}
+
+both_backends!(call_history_filters_and_pagination, call_record_batches_store_the_valid_ones);

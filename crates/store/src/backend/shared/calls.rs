@@ -6,7 +6,7 @@ use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
 use super::common::{Row, get, get_id, get_opt_id, get_opt_ts, get_parsed, get_ts, get_u64};
-use super::{Db, Ts, ts};
+use super::{Db, Ts, begin_write, ts};
 use crate::backend::{SqlStore, check_limit, map_fk};
 use crate::error::{Result, StoreError};
 use crate::repo::CallRecordRepo;
@@ -66,6 +66,71 @@ enum Arg {
     Ts(Ts),
     Text(&'static str),
     Int(i64),
+}
+
+/// Records per multi-row insert: 20 parameters each, well under both backends' limits.
+const RECORDS_PER_STATEMENT: usize = 100;
+
+/// Inserts several records in one statement on `conn`; returns the ids inserted. A record
+/// whose tenant is gone or one of whose extensions is not in its tenant is skipped (the
+/// checks are part of the statement, so no constraint error aborts the others).
+async fn insert_many(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    records: &[(CallRecordId, TenantId, &NewCallRecord)],
+) -> Result<std::collections::HashSet<Uuid>> {
+    const COLS: usize = 20;
+    let mut sql = String::with_capacity(1000 + records.len() * 120);
+    sql.push_str(concat!("WITH v (", cols!(), ") AS (VALUES "));
+    for r in 0..records.len() {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..COLS {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            let _ = write!(sql, "${}", r * COLS + c + 1);
+        }
+        sql.push(')');
+    }
+    sql.push_str(concat!(
+        ") INSERT INTO call_records (",
+        cols!(),
+        ") SELECT ",
+        cols!(),
+        " FROM v WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.id = v.tenant_id)",
+        " AND (v.from_extension_id IS NULL OR EXISTS (SELECT 1 FROM extensions e",
+        " WHERE e.id = v.from_extension_id AND e.tenant_id = v.tenant_id))",
+        " AND (v.to_extension_id IS NULL OR EXISTS (SELECT 1 FROM extensions e",
+        " WHERE e.id = v.to_extension_id AND e.tenant_id = v.tenant_id))",
+        " AND (v.forwarded_by_extension_id IS NULL OR EXISTS (SELECT 1 FROM extensions e",
+        " WHERE e.id = v.forwarded_by_extension_id AND e.tenant_id = v.tenant_id))",
+        " RETURNING id"
+    ));
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for (id, tenant, r) in records {
+        q = q
+            .bind(id.0)
+            .bind(tenant.0)
+            .bind(&r.call_id)
+            .bind(&r.caller)
+            .bind(&r.callee)
+            .bind(r.direction.as_str())
+            .bind(ts(r.started_at))
+            .bind(r.answered_at.map(ts))
+            .bind(r.ended_at.map(ts))
+            .bind(i64::from(r.duration_s))
+            .bind(r.disposition.as_str())
+            .bind(r.sip_status.map(i64::from))
+            .bind(&r.reason)
+            .bind(r.transport.as_str())
+            .bind(r.encrypted)
+            .bind(r.from_extension_id.map(|e| e.0))
+            .bind(r.to_extension_id.map(|e| e.0))
+            .bind(&r.forwarded_by)
+            .bind(r.forwarded_by_extension_id.map(|e| e.0))
+            .bind(r.forward_reason.map(ForwardReason::as_str));
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    rows.iter().map(|row| get::<Uuid>(row, "id")).collect()
 }
 
 impl CallRecordRepo for SqlStore<Db> {
@@ -129,6 +194,39 @@ impl CallRecordRepo for SqlStore<Db> {
                 other => other,
             })?;
         record_from_row(&row)
+    }
+
+    async fn insert_call_records(
+        &self,
+        records: &[(TenantId, NewCallRecord)],
+    ) -> Result<Vec<Result<()>>> {
+        let mut out: Vec<Result<()>> = records.iter().map(|(_, r)| r.validate()).collect();
+        let valid: Vec<(CallRecordId, TenantId, &NewCallRecord)> = records
+            .iter()
+            .zip(&out)
+            .filter(|(_, v)| v.is_ok())
+            .map(|((t, r), _)| (CallRecordId::random(), *t, r))
+            .collect();
+        if valid.is_empty() {
+            return Ok(out);
+        }
+        let mut tx = begin_write(&self.pool).await?;
+        let mut stored = std::collections::HashSet::new();
+        for chunk in valid.chunks(RECORDS_PER_STATEMENT) {
+            stored.extend(insert_many(&mut tx, chunk).await?);
+        }
+        tx.commit().await?;
+        let mut ids = valid.iter().map(|(id, _, _)| id.0);
+        for r in out.iter_mut().filter(|r| r.is_ok()) {
+            let id = ids.next().expect("one id per valid record");
+            if !stored.contains(&id) {
+                *r = Err(StoreError::invalid(
+                    "tenant_id",
+                    "no such tenant, or an extension of the record is not in this tenant",
+                ));
+            }
+        }
+        Ok(out)
     }
 
     async fn get_call_record(
