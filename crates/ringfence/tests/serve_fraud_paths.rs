@@ -174,8 +174,7 @@ fn premium_needs_a_super_admin_override_and_a_restriction_narrows_one_extension(
     let (a, b) = (tenant.extension(&mut s, "201"), tenant.extension(&mut s, "202"));
     let (phone_a, phone_b) = (Phone::new(&s, &tenant, &a), Phone::new(&s, &tenant, &b));
     // The customer's own administrator.
-    let created =
-        s.api("POST", &tenant.path("/tokens"), Some(r#"{"name": "office admin"}"#), 201);
+    let created = s.api("POST", &tenant.path("/tokens"), Some(r#"{"name": "office admin"}"#), 201);
     let admin = created["token"].as_str().unwrap().to_owned();
 
     let refused = phone_a.dial(PREMIUM);
@@ -210,7 +209,8 @@ fn premium_needs_a_super_admin_override_and_a_restriction_narrows_one_extension(
 
     // The records say why; the carrier saw only what was allowed.
     let calls = tenant.wait_outbound_calls(&mut s, 7);
-    let reasons: Vec<&str> = calls.iter().rev().map(|c| c["reason"].as_str().unwrap_or("")).collect();
+    let reasons: Vec<&str> =
+        calls.iter().rev().map(|c| c["reason"].as_str().unwrap_or("")).collect();
     let dispositions: Vec<&str> =
         calls.iter().rev().map(|c| c["disposition"].as_str().unwrap()).collect();
     assert_eq!(

@@ -63,8 +63,8 @@ impl Carrier {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-        let trace = std::fs::read_to_string(self.dir.path().join("messages.log"))
-            .unwrap_or_default();
+        let trace =
+            std::fs::read_to_string(self.dir.path().join("messages.log")).unwrap_or_default();
         invites(&trace)
     }
 }
@@ -255,8 +255,11 @@ impl Phone {
     /// Dials `number` `calls` times, `rate` a second, one at a time.
     pub fn pump(&self, number: &str, calls: u32, rate: u32) -> Run {
         let (m, r) = (calls.to_string(), rate.to_string());
-        let run =
-            self.run("trunk_uac.xml", 0, &["-key", "callee", number, "-m", &m, "-r", &r, "-l", "1"]);
+        let run = self.run(
+            "trunk_uac.xml",
+            0,
+            &["-key", "callee", number, "-m", &m, "-r", &r, "-l", "1"],
+        );
         run.assert_success(&format!("{} pumps {number}", self.ext.number));
         run
     }
