@@ -88,11 +88,13 @@ fn an_extension_suspended_by_fraud_control_is_refused_at_once() {
     let port = free_udp_port("127.0.0.1");
     phone.register(port);
 
-    // The pump: four calls within the limit, then five refused in a row, which is
-    // sustained abuse (the fifth violation in ten minutes) and suspends the extension.
-    // The run's own outcome is not asserted: a call after the suspension is refused at
-    // authentication, which the scenario does not expect.
-    phone.run("trunk_uac.xml", 0, &["-key", "callee", UK, "-m", "9", "-r", "10", "-l", "1"]);
+    // The pump: four calls within the limit, then refusals; the fifth refusal in ten
+    // minutes is sustained abuse and suspends the extension. Ten calls: enough if the limit
+    // lets a fifth through on a slow machine, and at most one refused at authentication
+    // after the suspension (the guard blocks a source after five failures for one user).
+    // The run's own outcome is not asserted: a call refused at authentication is one the
+    // scenario does not expect.
+    phone.run("trunk_uac.xml", 0, &["-key", "callee", UK, "-m", "10", "-r", "10", "-l", "1"]);
     let mut state = serde_json::Value::Null;
     let suspended = eventually(Duration::from_secs(15), || {
         state = extension(&mut s, &tenant, &ext);
@@ -118,8 +120,13 @@ fn an_extension_suspended_by_fraud_control_is_refused_at_once() {
         .assert_success("INVITE refused");
     assert_eq!(tenant.outbound_calls(&mut s).len(), pumped);
 
+    // Only the calls within the limit reached the carrier (four, unless the machine is so
+    // slow that the pump outlasts the limit's 15 s interval).
+    let answered =
+        tenant.outbound_calls(&mut s).iter().filter(|c| c["disposition"] == "answered").count();
     let invites = carrier.stop();
-    assert_eq!(invites.len(), 4, "only the limit's worth reached the carrier: {invites:#?}");
+    assert!((4..=5).contains(&answered), "{answered} calls answered");
+    assert_eq!(invites.len(), answered, "{invites:#?}");
     s.stop();
 }
 

@@ -31,7 +31,7 @@ impl Carrier {
             .current_dir(dir.path())
             .args(["-sf", scenario("trunk_carrier.xml").to_str().unwrap()])
             .args(["-i", CARRIER_IP, "-p", &port.to_string(), "-nostdin"])
-            .args(["-timeout", "300s", "-trace_msg", "-message_file"])
+            .args(["-timeout", "900s", "-trace_msg", "-message_file"])
             .arg(dir.path().join("messages.log"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
