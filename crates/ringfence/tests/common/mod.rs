@@ -3,6 +3,8 @@
 //! operator token and `curl` against the admin API, SIPp runs, process CPU and memory.
 #![allow(dead_code)]
 
+pub mod pbx;
+
 use std::io::{BufRead as _, BufReader};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -193,8 +195,19 @@ impl Server {
 
     /// `curl` against the admin API with the operator token: (HTTP status, body).
     pub fn curl(&mut self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-        require("curl", "curl");
         let token = self.token();
+        self.curl_as(&token, method, path, body)
+    }
+
+    /// `curl` against the admin API with `token`: (HTTP status, body).
+    pub fn curl_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> (u16, String) {
+        require("curl", "curl");
         let mut c = Command::new("curl");
         c.args(["-sk", "-X", method, "-w", "\n%{http_code}"])
             .arg(format!("{}{path}", self.https()))
