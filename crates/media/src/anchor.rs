@@ -198,11 +198,18 @@ impl CallMedia {
         }
         self.configure(x, setup);
 
-        // Leg Y: our keys for this fork, one per configured suite.
+        // Leg Y: our keys for this fork, one per configured suite. A leg whose offer we
+        // answered earlier keeps the key it already decrypts with (a re-offer towards it,
+        // e.g. after a transfer, changes the far side, not this leg's SRTP context).
         let mut lines = Vec::new();
         if to_keys {
             for (i, suite) in engine.config().srtp_suites.iter().enumerate() {
                 let tag = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                let in_use = self.legs[y.index()]
+                    .answered
+                    .as_ref()
+                    .filter(|k| k.key.suite() == *suite)
+                    .map(|k| k.key.clone());
                 let offered = &mut self.legs[y.index()].offered;
                 let pos = offered
                     .iter()
@@ -210,11 +217,11 @@ impl CallMedia {
                 let key = match pos {
                     Some(p) => &offered[p].key,
                     None => {
-                        offered.push(OurKey {
-                            fork: route.fork,
-                            tag,
-                            key: MasterKey::generate(*suite, rng)?,
-                        });
+                        let key = match in_use {
+                            Some(k) => k,
+                            None => MasterKey::generate(*suite, rng)?,
+                        };
+                        offered.push(OurKey { fork: route.fork, tag, key });
                         &offered.last().expect("pushed").key
                     }
                 };

