@@ -64,6 +64,7 @@ async fn main() {
             register: false,
             register_expires_s: None,
             realm: None,
+            advertised_address: None,
         }],
         ..EgressConfig::default()
     };

@@ -44,6 +44,11 @@ pub struct ExternalRoute {
     pub to_user: String,
     /// Answer the trunk's digest challenges with these, once per INVITE.
     pub credentials: Option<TrunkCredentials>,
+    /// The address to name in our Via and Contact towards the trunk (configured, or
+    /// learned from its registrar); `None`: `[sip.calls] advertised_host`, else the
+    /// listener's address, else the local address of the route to the trunk
+    /// ([`crate::advertise::local_for`]).
+    pub advertise: Option<crate::advertise::AdvertisedAddress>,
 }
 
 /// Where a call from a trunk goes.

@@ -220,6 +220,7 @@ pub fn egress_config(carrier: SocketAddr, rates: Option<&str>, smtp: SocketAddr)
             register: false,
             register_expires_s: None,
             realm: None,
+            advertised_address: None,
         }],
         rates_file,
         snapshot_interval_s: 60,
