@@ -37,7 +37,7 @@ use crate::routes::*;
         expired_secrets,
         list_bans, lift_ban, list_global_rules, create_global_rule, delete_global_rule,
         list_tenant_bans, lift_tenant_ban, list_tenant_rules, create_tenant_rule,
-        delete_tenant_rule, metrics, list_trunks,
+        delete_tenant_rule, metrics, list_trunks, reload_trunks,
     ),
     components(schemas(crate::ErrorBody)),
     modifiers(&SecuritySchemes, &ErrorResponses),

@@ -3,7 +3,9 @@
 //! does not depend on the server.
 //!
 //! ```text
-//! GET /api/v1/trunks  -> TrunkStatus::trunks (super admins)
+//! GET  /api/v1/trunks         -> TrunkStatus::trunks (super admins)
+//! POST /api/v1/trunks/reload  -> TrunkStatus::reload (super admins): the trunks read
+//!                                again from the config file, as on SIGHUP
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -43,8 +45,32 @@ pub struct TrunkView {
     pub registration: Option<TrunkRegistrationView>,
 }
 
+/// What a reload of the trunks changed, by trunk name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TrunkReloadView {
+    /// New trunks (used, and registering when they register).
+    pub added: Vec<String>,
+    /// Trunks no longer configured (no longer used; unregistered).
+    pub removed: Vec<String>,
+    /// Trunks whose settings changed (replaced; registered again).
+    pub changed: Vec<String>,
+    /// Trunks kept as they were.
+    pub unchanged: Vec<String>,
+}
+
+/// The answer to a reload: what changed, or why nothing did.
+pub type ReloadFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<TrunkReloadView, String>> + Send + 'static>,
+>;
+
 /// What the admin API needs from the running trunks.
 pub trait TrunkStatus: Send + Sync + 'static {
     /// Every trunk, in configuration order.
     fn trunks(&self) -> Vec<TrunkView>;
+
+    /// Reads the trunks again from the config file and applies them; an unreadable or
+    /// invalid file changes nothing (the error says why).
+    fn reload(&self) -> ReloadFuture {
+        Box::pin(async { Err("trunks cannot be reloaded here".to_owned()) })
+    }
 }

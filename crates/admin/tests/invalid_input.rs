@@ -508,6 +508,9 @@ fn cases() -> Vec<Case> {
         c("DELETE", "/api/v1/guard/bans/192.0.2.1", None, 404, ""),
         c("DELETE", "/api/v1/tenants/{tenant_id}/guard/bans/1001@x@", None, 400, "key"),
         c("DELETE", "/api/v1/tenants/{tenant_id}/guard/bans/192.0.2.1", None, 404, ""),
+        // Takes no input; without running trunks (no config file to read) it changes
+        // nothing and says why.
+        c("POST", "/api/v1/trunks/reload", None, 409, ""),
         // Not JSON at all, and JSON with a syntax error.
         c("POST", "/api/v1/tenants", None, 415, ""),
     ]

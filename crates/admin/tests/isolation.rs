@@ -224,6 +224,7 @@ fn table() -> Vec<Route> {
         r("DELETE", "/api/v1/tenants/{tenant_id}/guard/rules/{rule_id}", None, TenantAdmin),
         r("GET", "/api/v1/metrics", None, Platform),
         r("GET", "/api/v1/trunks", None, Platform),
+        r("POST", "/api/v1/trunks/reload", None, Platform),
         r("GET", "/api/v1/tenants/{tenant_id}/overrides", None, TenantAdmin),
         r(
             "PUT",

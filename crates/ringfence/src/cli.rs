@@ -52,6 +52,9 @@ pub struct ServeArgs {
     /// and the settings a softphone needs
     #[arg(long)]
     pub demo: bool,
+    /// The config file, read again on SIGHUP for the trunks (set from `--config`)
+    #[arg(skip)]
+    pub config_file: Option<PathBuf>,
 }
 
 /// `ringfence admin ...`

@@ -42,7 +42,10 @@ pub fn main() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("starting the async runtime: {e}"))?;
     rt.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::run(&settings, &args).await,
+            Command::Serve(mut args) => {
+                args.config_file = cli.config.clone();
+                serve::run(&settings, &args).await
+            }
             Command::Admin(c) => commands::admin(&settings, c).await,
             Command::Tenant(c) => commands::tenant(&settings, c).await,
             Command::Extension(c) => commands::extension(&settings, c).await,

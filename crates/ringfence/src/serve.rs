@@ -77,13 +77,16 @@ pub fn https_tls(settings: &Settings) -> anyhow::Result<Arc<tls::ServerConfig>> 
     Ok(tls::https_server_config(&tls_pair(settings)?)?)
 }
 
-/// SIGTERM and SIGINT, registered when created: a signal that arrives while the services
-/// start is kept, not lost to the default action (which would kill the process unclean).
+/// SIGTERM and SIGINT (stop) and SIGHUP (reload the trunks), registered when created: a
+/// signal that arrives while the services start is kept, not lost to the default action
+/// (which would kill the process unclean).
 struct Signals {
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
     int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -94,24 +97,35 @@ impl Signals {
             Ok(Signals {
                 term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
                 int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+                hup: signal(SignalKind::hangup()).context("installing the SIGHUP handler")?,
             })
         }
         #[cfg(not(unix))]
         Ok(Signals {})
     }
 
-    /// Waits for either signal.
-    async fn recv(&mut self) {
+    /// Waits for the next signal.
+    async fn recv(&mut self) -> Sig {
         #[cfg(unix)]
         tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.int.recv() => {}
+            _ = self.term.recv() => Sig::Stop,
+            _ = self.int.recv() => Sig::Stop,
+            _ = self.hup.recv() => Sig::Reload,
         }
         #[cfg(not(unix))]
         {
             let _ = tokio::signal::ctrl_c().await;
+            Sig::Stop
         }
     }
+}
+
+/// What a signal asks for.
+enum Sig {
+    /// SIGTERM, SIGINT: stop.
+    Stop,
+    /// SIGHUP: read the trunks again.
+    Reload,
 }
 
 async fn on_shutdown(mut rx: watch::Receiver<bool>) {
@@ -128,6 +142,7 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
     let calls_config = settings.calls_config()?;
     let media_config = settings.media_config()?;
     let egress_config = settings.egress_config();
+    egress_config.validate().map_err(|e| anyhow::anyhow!("[sip.egress]: {e}"))?;
     let perimeter = Arc::new(
         Perimeter::new(settings.guard_config()).map_err(|e| anyhow::anyhow!("[sip.guard]: {e}"))?,
     );
@@ -218,11 +233,16 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
         store.clone(),
     )));
     // Trunks with `register = true` register with their carrier (unregistered at shutdown).
-    let registrations = ringfence_server::egress::Registrations::start(sip.core().clone(), &egress);
+    let mut registrations =
+        ringfence_server::egress::Registrations::start(sip.core().clone(), &egress);
+    let (reload_tx, mut reload_rx) = tokio::sync::mpsc::channel(4);
     state.set_trunks(Arc::new(crate::trunks::TrunkControl {
         gate: egress.clone(),
         registrations: registrations.watch(),
+        reload: reload_tx,
     }));
+    let mut trunk_reload =
+        crate::trunks::Reload { file: args.config_file.clone(), running: egress_config.clone() };
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks: JoinSet<anyhow::Result<&'static str>> = JoinSet::new();
@@ -250,9 +270,25 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<()> {
     });
     tracing::info!("ready");
 
-    tokio::select! {
-        () = signals.recv() => tracing::info!("shutting down"),
-        Some(done) = tasks.join_next() => {
+    // SIGHUP or the admin API: the trunks are read again from the config file.
+    let ended = loop {
+        tokio::select! {
+            sig = signals.recv() => match sig {
+                Sig::Stop => break None,
+                Sig::Reload => {
+                    let _ = trunk_reload.apply(&egress, &mut registrations).await;
+                }
+            },
+            Some(reply) = reload_rx.recv() => {
+                let done = trunk_reload.apply(&egress, &mut registrations).await;
+                let _ = reply.send(done);
+            }
+            Some(done) = tasks.join_next() => break Some(done),
+        }
+    };
+    match ended {
+        None => tracing::info!("shutting down"),
+        Some(done) => {
             // A service ended on its own: stop the others too, then report.
             let _ = stop_tx.send(true);
             registrations.stop().await;

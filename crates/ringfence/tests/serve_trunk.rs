@@ -1,11 +1,15 @@
 //! `ringfence serve` with a SIP trunk configured in `[sip.egress]`: a compromised demo
 //! extension (SIPp) pumps calls to a UK number; the carrier (a SIPp UAS on its own
 //! address) sees only the calls the tenant's limit allows, the rest are refused before
-//! they leave, and the admin API lists the call records and the fraud events.
+//! they leave, and the admin API lists the call records and the fraud events. Bound to
+//! `0.0.0.0`, the Contact and Via of REGISTERs and INVITEs to carriers name a reachable
+//! address (the route's), never the wildcard. SIGHUP reads the trunks again: a removed
+//! trunk unregisters, an added one registers, and a broken file changes nothing.
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -158,4 +162,224 @@ fn serve_registers_the_trunk_shows_it_and_unregisters_at_shutdown() {
     let log = std::fs::read_to_string(&trace).unwrap_or_default();
     assert_eq!(log.matches("REGISTER sip:").count(), 3, "{log}");
     assert!(log.contains("Expires: 0"), "{log}");
+}
+
+/// A SIPp on `CARRIER_IP:port` playing `scenario`, tracing what it receives to `trace`.
+fn sipp_peer(scenario_name: &str, port: u16, trace: &Path, keys: &[&str]) -> Child {
+    Command::new("sipp")
+        .args(["-sf", scenario(scenario_name).to_str().unwrap()])
+        .args(["-i", CARRIER_IP, "-p", &port.to_string(), "-nostdin"])
+        .args(keys)
+        .args(["-timeout", "120s", "-trace_msg", "-message_file"])
+        .arg(trace)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for SIPp to end its scenario (else stops it: SIGUSR1 writes its trace out), and
+/// returns the trace.
+fn finish_sipp(mut p: Child, trace: &Path) -> String {
+    if !eventually(Duration::from_secs(15), || p.try_wait().ok().flatten().is_some()) {
+        let _ = Command::new("kill").args(["-USR1", &p.id().to_string()]).status();
+        if !eventually(Duration::from_secs(15), || p.try_wait().ok().flatten().is_some()) {
+            let _ = p.kill();
+            let _ = p.wait();
+        }
+    }
+    std::fs::read_to_string(trace).unwrap_or_default()
+}
+
+/// The requests starting with `start` ("REGISTER ", "INVITE ") in a SIPp trace, each as
+/// its lines up to the blank line.
+fn requests(log: &str, start: &str) -> Vec<Vec<String>> {
+    let lines: Vec<&str> = log.lines().collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if l.starts_with(start) {
+            let msg = lines[i..]
+                .iter()
+                .take_while(|l| !l.trim().is_empty())
+                .map(|l| (*l).to_owned())
+                .collect();
+            out.push(msg);
+        }
+    }
+    out
+}
+
+fn header(message: &[String], name: &str) -> Option<String> {
+    message.iter().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+    })
+}
+
+/// Two UDP ports on `CARRIER_IP` that were free a moment ago, not the same.
+fn two_ports() -> (u16, u16) {
+    let a = std::net::UdpSocket::bind((CARRIER_IP, 0)).unwrap();
+    let b = std::net::UdpSocket::bind((CARRIER_IP, 0)).unwrap();
+    (a.local_addr().unwrap().port(), b.local_addr().unwrap().port())
+}
+
+fn registering_trunk(name: &str, port: u16, tenants: &str) -> String {
+    format!(
+        "[[sip.egress.trunks]]\nname = \"{name}\"\nhost = \"{CARRIER_IP}\"\nport = {port}\n\
+         auth = {{ kind = \"digest\", username = \"pbx-1\", password = \"carrier-secret\" }}\n\
+         register = true\nregister_expires_s = 300\nrealm = \"carrier.test\"\ntenants = [{tenants}]\n"
+    )
+}
+
+const REGISTRAR_KEYS: &[&str] =
+    &["-key", "trunk_user", "pbx-1", "-key", "trunk_pass", "carrier-secret"];
+
+#[test]
+fn serve_on_a_wildcard_address_names_the_routes_address_to_carriers() {
+    require("sipp", "sip-tester");
+    let dir = tempfile::tempdir().unwrap();
+    let (reg_port, carrier_port) = two_ports();
+    let reg_trace = dir.path().join("registrar.log");
+    let carrier_trace = dir.path().join("carrier.log");
+    let registrar = sipp_peer("trunk_registrar.xml", reg_port, &reg_trace, REGISTRAR_KEYS);
+    let carrier = sipp_peer("trunk_carrier.xml", carrier_port, &carrier_trace, &[]);
+    // The registering trunk serves no tenant of this server, so calls take the other.
+    let config = format!(
+        "[sip.auth]\nalgorithms = [\"MD5\", \"SHA-256\"]\nuri_check = \"lenient\"\n{}\
+         [[sip.egress.trunks]]\nname = \"carrier\"\nhost = \"{CARRIER_IP}\"\nport = {carrier_port}\n\
+         caller_id = \"+12025550100\"\nauth = {{ kind = \"ip\" }}\n",
+        registering_trunk("registrar", reg_port, "\"other.test\"")
+    );
+    let mut s = Server::start_with_env(&config, &[("RINGFENCE_SIP_UDP", "0.0.0.0:0")]);
+    assert!(s.udp().starts_with("0.0.0.0:"), "{}", s.udp());
+    let port = s.udp_port();
+    let reachable = format!("127.0.0.1:{port}");
+    let mut trunks = serde_json::Value::Null;
+    let registered = eventually(Duration::from_secs(15), || {
+        trunks = s.api("GET", "/api/v1/trunks", None, 200);
+        trunks[0]["registration"]["state"] == "registered"
+    });
+    assert!(registered, "{trunks:#}");
+    assert_eq!(trunks[0]["registration"]["contact"], format!("<sip:pbx-1@{reachable}>"));
+
+    // A call through the other trunk names the same address.
+    let password = s.password("1001");
+    let tenants = s.api("GET", "/api/v1/tenants", None, 200);
+    let tenant = tenants.as_array().unwrap().iter().find(|t| t["domain"] == DOMAIN).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.api(
+        "PUT",
+        &format!("/api/v1/tenants/{tenant}/settings/calling"),
+        Some(r#"{"international_calling": true, "allowed_countries": ["GB"]}"#),
+        200,
+    );
+    let out = Command::new("sipp")
+        .arg(&reachable)
+        .args(["-sf", scenario("trunk_uac.xml").to_str().unwrap()])
+        .args(["-i", "127.0.0.1", "-p", &free_udp_port("127.0.0.1").to_string()])
+        .args(["-m", "1", "-nostdin", "-timeout", "60s"])
+        .args(["-s", "1001", "-au", "1001", "-ap", &password])
+        .args(["-key", "domain", DOMAIN, "-key", "callee", UK])
+        .args(["-auth_uri", &format!("{UK}@{DOMAIN}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "SIPp: {}", String::from_utf8_lossy(&out.stdout));
+    let _ = Command::new("kill").args(["-USR1", &carrier.id().to_string()]).status();
+    let log = finish_sipp(carrier, &carrier_trace);
+    let invites = requests(&log, "INVITE ");
+    assert_eq!(invites.len(), 1, "{log}");
+    let via = header(&invites[0], "Via").unwrap();
+    assert!(via.starts_with(&format!("SIP/2.0/UDP {reachable};")), "{via}");
+    let contact = header(&invites[0], "Contact").unwrap();
+    assert!(contact.contains(&format!("sip:{reachable}")), "{contact}");
+    for bye in requests(&log, "BYE ") {
+        let via = header(&bye, "Via").unwrap();
+        assert!(via.starts_with(&format!("SIP/2.0/UDP {reachable};")), "{via}");
+    }
+
+    let out = s.stop();
+    assert!(out.iter().any(|l| l.contains("trunk unregistered")), "{out:#?}");
+    let log = finish_sipp(registrar, &reg_trace);
+    let registers = requests(&log, "REGISTER ");
+    assert_eq!(registers.len(), 3, "{log}");
+    for r in &registers {
+        let contact = header(r, "Contact").unwrap();
+        assert_eq!(contact, format!("<sip:pbx-1@{reachable}>"), "{log}");
+        let via = header(r, "Via").unwrap();
+        assert!(via.starts_with(&format!("SIP/2.0/UDP {reachable};")), "{via}");
+    }
+    assert!(!log.contains("0.0.0.0"), "{log}");
+}
+
+#[test]
+fn sighup_reloads_the_trunks_and_a_broken_file_changes_nothing() {
+    require("sipp", "sip-tester");
+    let dir = tempfile::tempdir().unwrap();
+    let (a_port, b_port) = two_ports();
+    let a_trace = dir.path().join("a.log");
+    let b_trace = dir.path().join("b.log");
+    let a = sipp_peer("trunk_registrar.xml", a_port, &a_trace, REGISTRAR_KEYS);
+    let b = sipp_peer("trunk_registrar.xml", b_port, &b_trace, REGISTRAR_KEYS);
+    let mut s = Server::start(&registering_trunk("a", a_port, ""));
+    let mut trunks = serde_json::Value::Null;
+    let registered = eventually(Duration::from_secs(15), || {
+        trunks = s.api("GET", "/api/v1/trunks", None, 200);
+        trunks[0]["registration"]["state"] == "registered"
+    });
+    assert!(registered, "{trunks:#}");
+    assert_eq!(trunks[0]["name"], "a");
+
+    // Trunk b instead of a: a unregisters, b registers.
+    std::fs::write(s.config_path(), registering_trunk("b", b_port, "")).unwrap();
+    s.signal("HUP");
+    s.wait_for("trunks reloaded");
+    let line = s.seen.iter().find(|l| l.contains("trunks reloaded")).unwrap().clone();
+    assert!(line.contains("added: b; removed: a; changed: none; unchanged: none"), "{line}");
+    let log = finish_sipp(a, &a_trace);
+    let registers = requests(&log, "REGISTER ");
+    assert_eq!(registers.len(), 3, "{log}");
+    assert_eq!(header(&registers[2], "Expires").as_deref(), Some("0"), "{log}");
+    let registered = eventually(Duration::from_secs(15), || {
+        trunks = s.api("GET", "/api/v1/trunks", None, 200);
+        trunks.as_array().unwrap().len() == 1
+            && trunks[0]["name"] == "b"
+            && trunks[0]["registration"]["state"] == "registered"
+    });
+    assert!(registered, "{trunks:#}");
+    assert_eq!(trunks[0]["registration"]["registrar"], format!("{CARRIER_IP}:{b_port}"));
+    let running = trunks.clone();
+
+    // A file that does not parse: refused, logged, nothing changes.
+    std::fs::write(s.config_path(), "[[sip.egress.trunks]]\nname = \"c\"\nhost = \n").unwrap();
+    s.signal("HUP");
+    s.wait_for("trunks not reloaded");
+    let line = s.seen.iter().find(|l| l.contains("trunks not reloaded")).unwrap().clone();
+    assert!(line.contains("ringfence.toml"), "{line}");
+    let now = s.api("GET", "/api/v1/trunks", None, 200);
+    assert_eq!(now[0]["name"], "b");
+    assert_eq!(now[0]["registration"], running[0]["registration"], "{now:#}");
+
+    // A file that parses but names a trunk twice: refused through the admin API too.
+    let twice =
+        format!("{}{}", registering_trunk("b", b_port, ""), registering_trunk("b", a_port, ""));
+    std::fs::write(s.config_path(), twice).unwrap();
+    let (code, body) = s.curl("POST", "/api/v1/trunks/reload", None);
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("used twice"), "{body}");
+    assert_eq!(s.api("GET", "/api/v1/trunks", None, 200), now);
+
+    // The running file again: nothing to change.
+    std::fs::write(s.config_path(), registering_trunk("b", b_port, "")).unwrap();
+    let v = s.api("POST", "/api/v1/trunks/reload", None, 200);
+    assert_eq!(v["unchanged"], serde_json::json!(["b"]), "{v:#}");
+    assert_eq!(v["added"], serde_json::json!([]), "{v:#}");
+
+    let out = s.stop();
+    assert!(out.iter().any(|l| l.contains("trunk unregistered")), "{out:#?}");
+    let log = finish_sipp(b, &b_trace);
+    let registers = requests(&log, "REGISTER ");
+    assert_eq!(registers.len(), 3, "{log}");
+    assert_eq!(header(&registers[2], "Expires").as_deref(), Some("0"), "{log}");
 }

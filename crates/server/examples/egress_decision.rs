@@ -65,6 +65,7 @@ async fn main() {
             register_expires_s: None,
             realm: None,
             tls_ca_file: None,
+            advertised_address: None,
         }],
         ..EgressConfig::default()
     };

@@ -8,6 +8,7 @@
 //! Protocol logic lives in the sans-IO crates;
 //! this crate owns the I/O, the tasks and their graceful shutdown.
 
+pub mod advertise;
 pub mod auth;
 pub mod b2bua;
 pub mod config;

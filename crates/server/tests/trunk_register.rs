@@ -2,7 +2,9 @@
 //! challenged and answered with the trunk's digest credentials, the registration shows as
 //! registered, a call the carrier sends to the registered Contact rings the extension of
 //! the number in its To header, and the trunk unregisters at shutdown. Wrong credentials:
-//! the state shows the failure, and the registrar is not asked again at once.
+//! the state shows the failure, and the registrar is not asked again at once. The Contact
+//! and Via name the advertised address when one is set; behind NAT (the registrar's 200
+//! says it saw us elsewhere, RFC 3581) the trunk registers the address it was seen at.
 
 mod b2bua_support;
 mod common;
@@ -138,4 +140,74 @@ async fn wrong_registration_password_shows_failed_without_a_retry_loop() {
     let got = registrar.stop().await;
     let registers = got.iter().filter(|m| m.starts_with("REGISTER ")).count();
     assert_eq!(registers, 2, "{got:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_advertised_address_is_the_contact_and_via_of_registrations() {
+    let (_sink, smtp) = SmtpSink::start().await;
+    let registrar = Carrier::start(
+        "trunk_registrar.xml",
+        &["-key", "trunk_user", USER, "-key", "trunk_pass", PASS],
+    );
+    let mut config = registered_trunk(registrar.addr(), PASS, smtp);
+    config.advertised_address = Some("192.0.2.10:5999".into());
+    let mut t = TrunkEnv::start(config, |_| {}).await;
+    let s = state_of(&t, RegistrationState::Registered).await;
+    let contact = format!("<sip:{USER}@192.0.2.10:5999>");
+    assert_eq!(s.contact.as_deref(), Some(contact.as_str()), "{s:?}");
+    // Calls to the trunk name it too.
+    let advertised = t.gate.trunk_list()[0].advertise().map(|a| a.to_string());
+    assert_eq!(advertised.as_deref(), Some("192.0.2.10:5999"));
+    t.halt().await;
+    let got = registrar.stop().await;
+    let registers: Vec<&String> = got.iter().filter(|m| m.starts_with("REGISTER ")).collect();
+    assert_eq!(registers.len(), 3, "{registers:#?}");
+    for r in &registers {
+        assert_eq!(header(r, "Contact").as_deref(), Some(contact.as_str()), "{r}");
+        let via = header(r, "Via").unwrap();
+        assert!(via.starts_with("SIP/2.0/UDP 192.0.2.10:5999;branch="), "{via}");
+        assert!(via.ends_with(";rport"), "{via}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_nat_the_trunk_registers_the_address_the_registrar_saw() {
+    let (_sink, smtp) = SmtpSink::start().await;
+    let registrar = Carrier::start(
+        "trunk_registrar_nat.xml",
+        &["-key", "nat_ip", "127.0.0.9", "-key", "nat_port", "40000"],
+    );
+    let mut config = egress_config(registrar.addr(), None, smtp);
+    config.trunks[0].register = true;
+    config.trunks[0].register_expires_s = Some(600);
+    let mut t = TrunkEnv::start(config, |_| {}).await;
+    let first = format!("<sip:carrier@{}>", t.sip());
+    let nat = "<sip:carrier@127.0.0.9:40000>".to_owned();
+    let view = t.registrations.as_ref().unwrap().watch();
+    let moved = eventually(Duration::from_secs(15), || {
+        view.status().first().is_some_and(|s| {
+            s.state == RegistrationState::Registered && s.contact.as_deref() == Some(nat.as_str())
+        })
+    })
+    .await;
+    assert!(moved, "{:?}", view.status());
+    // Calls to the trunk name the address the registrar saw.
+    let advertised = t.gate.trunk_list()[0].advertise().map(|a| a.to_string());
+    assert_eq!(advertised.as_deref(), Some("127.0.0.9:40000"));
+    t.halt().await;
+    let got = registrar.stop().await;
+    let registers: Vec<&String> = got.iter().filter(|m| m.starts_with("REGISTER ")).collect();
+    assert_eq!(registers.len(), 3, "{registers:#?}");
+    assert_eq!(header(registers[0], "Contact").as_deref(), Some(first.as_str()));
+    assert!(header(registers[0], "Via").unwrap().ends_with(";rport"), "{}", registers[0]);
+    assert_eq!(header(registers[1], "Contact").as_deref(), Some(nat.as_str()));
+    assert!(
+        header(registers[1], "Via").unwrap().starts_with("SIP/2.0/UDP 127.0.0.9:40000;"),
+        "{}",
+        registers[1]
+    );
+    assert_ne!(header(registers[1], "Expires").as_deref(), Some("0"));
+    // The unregistration at shutdown removes the binding that was made.
+    assert_eq!(header(registers[2], "Expires").as_deref(), Some("0"));
+    assert_eq!(header(registers[2], "Contact").as_deref(), Some(nat.as_str()));
 }

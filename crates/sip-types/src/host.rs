@@ -64,6 +64,20 @@ impl Host {
         }
     }
 
+    /// Parses `hostport = host [ ":" port ]` (RFC 3261 §25.1; `port = 1*DIGIT`, here at
+    /// most 65535): the host and the port when given. IPv6 addresses must be bracketed.
+    pub fn parse_hostport(s: &str) -> Result<(Host, Option<u16>), &'static str> {
+        // The port follows the last ':' outside an IPv6 reference.
+        let split = match s.rfind(']') {
+            Some(end) => s[end..].find(':').map(|i| end + i),
+            None => s.find(':'),
+        };
+        let Some(colon) = split else { return Ok((Host::parse(s)?, None)) };
+        let (host, port) = (&s[..colon], &s[colon + 1..]);
+        let port = parse_port(port)?;
+        Ok((Host::parse(host)?, Some(port)))
+    }
+
     /// Parses a host that may also be an unbracketed IPv6 address (Via `received`, RFC 5118 §4.5).
     pub fn parse_lenient_ipv6(s: &str) -> Result<Host, &'static str> {
         if !s.starts_with('[') && s.contains(':') {
@@ -218,6 +232,18 @@ pub(crate) fn parse_port(s: &str) -> Result<u16, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostports() {
+        let ok = |s: &str| Host::parse_hostport(s).unwrap();
+        assert_eq!(ok("pbx.example.com"), (Host::Domain("pbx.example.com".into()), None));
+        assert_eq!(ok("192.0.2.1:5060"), (Host::Ipv4(Ipv4Addr::new(192, 0, 2, 1)), Some(5060)));
+        assert_eq!(ok("[2001:db8::1]"), (Host::Ipv6("2001:db8::1".parse().unwrap()), None));
+        assert_eq!(ok("[2001:db8::1]:5061").1, Some(5061));
+        for bad in ["", ":5060", "host:", "host:x", "host:65536", "2001:db8::1", "[::1]x", "a b"] {
+            assert!(Host::parse_hostport(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn hosts() {

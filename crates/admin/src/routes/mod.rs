@@ -128,6 +128,7 @@ pub fn router(state: AdminState) -> Router {
         .route(&format!("{t}/guard/rules/{{rule_id}}"), delete(delete_tenant_rule))
         .route("/api/v1/metrics", get(metrics))
         .route("/api/v1/trunks", get(list_trunks))
+        .route("/api/v1/trunks/reload", post(reload_trunks))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

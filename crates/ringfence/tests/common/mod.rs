@@ -61,13 +61,32 @@ impl Server {
     /// Starts the binary with `config` (TOML text) in a fresh data directory and waits
     /// until it is ready and has printed the demo credentials.
     pub fn start(config: &str) -> Server {
+        Server::start_with_env(config, &[])
+    }
+
+    /// [`Server::start`] with environment variables set (over the harness's own).
+    pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ringfence.toml"), config).unwrap();
-        Server::launch(dir)
+        Server::launch(dir, env)
+    }
+
+    /// The config file the server reads (rewrite it, then [`Server::signal`] `HUP`).
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("ringfence.toml")
+    }
+
+    /// Sends `signal` (e.g. `HUP`) to the server.
+    pub fn signal(&self, signal: &str) {
+        let s = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(s.success());
     }
 
     /// Starts the binary on the data directory and config file in `dir`.
-    fn launch(dir: tempfile::TempDir) -> Server {
+    fn launch(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
         let data = dir.path().join("data");
         let config_path = dir.path().join("ringfence.toml");
         let mut child = Command::new(serve_bin())
@@ -82,6 +101,7 @@ impl Server {
             .env("NO_COLOR", "1")
             .env_remove("RINGFENCE_DATABASE_URL")
             .env_remove("RINGFENCE_MASTER_KEY")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -266,7 +286,7 @@ impl Server {
     pub fn restart(mut self) -> (Vec<String>, Server) {
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         let first = self.stop();
-        (first, Server::launch(dir))
+        (first, Server::launch(dir, &[]))
     }
 }
 

@@ -47,6 +47,11 @@ pub struct ExternalRoute {
     /// For servers reached over TLS: who they must prove to be (the trunk's domain, under
     /// its trust anchors). A server that does not is not sent the call.
     pub tls: Option<crate::transport::tls::TlsPeer>,
+    /// The address to name in our Via and Contact towards the trunk (configured, or
+    /// learned from its registrar); `None`: `[sip.calls] advertised_host`, else the
+    /// listener's address, else the local address of the route to the trunk
+    /// ([`crate::advertise::local_for`]).
+    pub advertise: Option<crate::advertise::AdvertisedAddress>,
 }
 
 /// Where a call from a trunk goes.

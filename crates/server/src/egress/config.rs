@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::advertise::AdvertisedAddress;
+
 /// How we prove to a carrier that a call is ours.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -115,6 +117,10 @@ pub struct TrunkConfig {
     /// The realm the carrier's challenges must name for us to answer them (default: any).
     #[serde(default)]
     pub realm: Option<String>,
+    /// The address (`host` or `host:port`) written in the Via and Contact of this trunk's
+    /// REGISTERs and INVITEs; default: `advertised_address` of `[sip.egress]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advertised_address: Option<String>,
 }
 
 /// SMTP relay for fraud alerts (plain SMTP to a local relay, e.g. the host's MTA).
@@ -155,9 +161,58 @@ pub struct EgressConfig {
     /// How fraud alerts are delivered to the tenants' signed webhooks.
     #[serde(default)]
     pub webhooks: super::webhook::WebhookConfig,
+    /// The address (`host` or `host:port`, IPv6 in brackets) written in the Via sent-by and
+    /// Contact of REGISTERs and INVITEs to every trunk: the host's public address when it
+    /// sits behind NAT. Default: what the carrier's registrar saw us at (`received` and
+    /// `rport` of its 2xx, RFC 3581), else the listener's address, else (listener on
+    /// `0.0.0.0`/`[::]`) the local address of the route to the carrier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advertised_address: Option<String>,
 }
 
 impl EgressConfig {
+    /// Checks the trunks: names present and unique, hosts and advertised addresses
+    /// readable. The message names the trunk and the field.
+    ///
+    /// # Errors
+    /// A description of the first bad value.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(a) = &self.advertised_address {
+            AdvertisedAddress::parse(a).map_err(|e| format!("advertised_address: {e}"))?;
+        }
+        for (i, t) in self.trunks.iter().enumerate() {
+            if t.name.trim().is_empty() {
+                return Err(format!("trunks[{i}]: name must not be empty"));
+            }
+            if self.trunks[..i].iter().any(|o| o.name == t.name) {
+                return Err(format!("trunks[{i}]: the name {:?} is used twice", t.name));
+            }
+            if t.host.trim().is_empty() {
+                return Err(format!("trunk {}: host must not be empty", t.name));
+            }
+            if let Some(a) = &t.advertised_address {
+                AdvertisedAddress::parse(a)
+                    .map_err(|e| format!("trunk {}: advertised_address: {e}", t.name))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The trunks as they run: each with its advertised address, its own or the
+    /// `[sip.egress]` one.
+    pub fn effective_trunks(&self) -> Vec<TrunkConfig> {
+        self.trunks
+            .iter()
+            .map(|t| {
+                let mut t = t.clone();
+                if t.advertised_address.is_none() {
+                    t.advertised_address.clone_from(&self.advertised_address);
+                }
+                t
+            })
+            .collect()
+    }
+
     /// The snapshot interval (at least one second).
     pub fn snapshot_interval(&self) -> Duration {
         Duration::from_secs(self.snapshot_interval_s.max(1))

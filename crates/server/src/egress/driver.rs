@@ -72,6 +72,9 @@ pub enum EgressError {
         /// Why.
         reason: String,
     },
+    /// A setting is wrong (the message names it).
+    #[error("{0}")]
+    Config(String),
     /// The DNS resolver could not be set up.
     #[error("dns: {0}")]
     Dns(String),
@@ -145,11 +148,12 @@ where
         }
     }
     let resolver = SipResolver::new(&config.dns_servers).map_err(EgressError::Dns)?;
+    config.validate().map_err(EgressError::Config)?;
     let mut trunks = Vec::with_capacity(config.trunks.len());
-    for t in &config.trunks {
-        let tls = super::gate::trunk_tls(t)
+    for t in config.effective_trunks() {
+        let tls = super::gate::trunk_tls(&t)
             .map_err(|reason| EgressError::TrunkTls { name: t.name.clone(), reason })?;
-        trunks.push(ResolvedTrunk::located(t.clone(), tls, &resolver).await);
+        trunks.push(ResolvedTrunk::located(t, tls, &resolver).await);
     }
     let mailer = config.smtp.as_ref().map(Mailer::new).transpose().map_err(EgressError::Smtp)?;
     let webhooks = WebhookSender::new(&config.webhooks).map_err(EgressError::Webhooks)?;
@@ -167,7 +171,7 @@ where
     }
     ringfence_policy::warm_up(Some(&countries));
     let classifier = Arc::new(NumberClassifier::builtin());
-    let (mut gate, rx) = EgressGate::new(engine, classifier, trunks);
+    let (mut gate, rx) = EgressGate::new(engine, classifier, trunks, resolver.clone());
     gate.directory = Some(Arc::new(super::inbound::StoreDirectory(store.clone())));
     let gate = Arc::new(gate);
     let driver = EgressDriver {
@@ -189,14 +193,7 @@ where
     /// Runs until `shutdown` completes, then saves the engine's state once more.
     pub async fn run(mut self, b2bua: B2buaHandle, shutdown: impl Future<Output = ()>) {
         let mut shutdown = std::pin::pin!(shutdown);
-        let trunks =
-            self.gate.trunks.iter().map(|t| (t.config.clone(), t.targets.clone())).collect();
-        let stop_refresh = tokio_util::sync::CancellationToken::new();
-        let refresher = tokio::spawn(keep_fresh(
-            self.resolver.clone(),
-            trunks,
-            stop_refresh.clone().cancelled_owned(),
-        ));
+        let (mut stop_refresh, mut refresher) = self.refresher();
         let mut snapshot = tokio::time::interval(self.snapshot_every);
         snapshot.tick().await;
         loop {
@@ -220,6 +217,12 @@ where
                     self.events(out.events).await;
                 }
                 () = self.gate.wake.notified() => {}
+                () = self.gate.trunks_changed.notified() => {
+                    // The trunks were reloaded: keep the new set's servers fresh.
+                    stop_refresh.cancel();
+                    let _ = refresher.await;
+                    (stop_refresh, refresher) = self.refresher();
+                }
                 _ = snapshot.tick() => {
                     self.gate.lock().engine.maintain(now());
                     self.save().await;
@@ -234,6 +237,16 @@ where
             }
         }
         self.save().await;
+    }
+
+    /// Keeps the current trunks' servers located, until the token is cancelled.
+    fn refresher(&self) -> (tokio_util::sync::CancellationToken, tokio::task::JoinHandle<()>) {
+        let trunks =
+            self.gate.trunk_list().iter().map(|t| (t.config.clone(), t.targets.clone())).collect();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task =
+            tokio::spawn(keep_fresh(self.resolver.clone(), trunks, stop.clone().cancelled_owned()));
+        (stop, task)
     }
 
     /// Saves the engine's state now.

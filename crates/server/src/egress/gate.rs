@@ -5,7 +5,7 @@
 //! ([`super::EgressDriver`]) through a channel.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::SystemTime;
 
 use ringfence_fraud::{
@@ -24,6 +24,7 @@ use tokio::sync::{Notify, mpsc};
 
 use super::config::{TrunkAuth, TrunkConfig, TrunkTransport};
 use super::resolve::{SipResolver, TrunkTargets};
+use crate::advertise::AdvertisedAddress;
 use crate::b2bua::{
     CallAttempt, CallGate, CallInfo, CallObserver, CallOrigin, CallRef, Destination, ExternalRoute,
     GateDecision, TrunkCredentials,
@@ -41,6 +42,11 @@ pub struct ResolvedTrunk {
     /// host under its trust anchors (`None` when it has none to use: see
     /// [`trunk_tls`]).
     pub tls: Option<TlsPeer>,
+    /// `config.advertised_address`, parsed.
+    pub advertised: Option<AdvertisedAddress>,
+    /// Where the carrier's registrar saw us (`received`/`rport` of its 2xx, RFC 3581)
+    /// when that differs from the address we named: set by the registration client.
+    pub seen_at: Arc<RwLock<Option<AdvertisedAddress>>>,
 }
 
 /// The identity a trunk's TLS servers must prove: a certificate valid for the trunk's
@@ -94,7 +100,23 @@ impl ResolvedTrunk {
             ),
             Err(e) => tracing::warn!(trunk = %config.name, error = %e, "trunk not located"),
         }
-        ResolvedTrunk { config, targets: Arc::new(TrunkTargets::new(r)), tls }
+        let advertised =
+            config.advertised_address.as_deref().and_then(|a| AdvertisedAddress::parse(a).ok());
+        ResolvedTrunk {
+            config,
+            targets: Arc::new(TrunkTargets::new(r)),
+            advertised,
+            seen_at: Arc::new(RwLock::new(None)),
+            tls,
+        }
+    }
+
+    /// The address to name in Via and Contact towards the carrier, when one is known
+    /// beyond our listeners: configured, else learned from the registrar.
+    pub fn advertise(&self) -> Option<AdvertisedAddress> {
+        self.advertised
+            .clone()
+            .or_else(|| self.seen_at.read().unwrap_or_else(PoisonError::into_inner).clone())
     }
 
     fn serves(&self, tenant: &Tenant) -> bool {
@@ -108,6 +130,33 @@ pub(crate) fn proto_transport(t: TrunkTransport) -> Transport {
         TrunkTransport::Udp => Transport::Udp,
         TrunkTransport::Tcp => Transport::Tcp,
         TrunkTransport::Tls => Transport::Tls,
+    }
+}
+
+/// What a reload of the trunks changed, by trunk name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrunkChanges {
+    /// New trunks.
+    pub added: Vec<String>,
+    /// Trunks no longer configured.
+    pub removed: Vec<String>,
+    /// Trunks whose settings changed (replaced).
+    pub changed: Vec<String>,
+    /// Trunks kept as they were.
+    pub unchanged: Vec<String>,
+}
+
+impl std::fmt::Display for TrunkChanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |v: &[String]| if v.is_empty() { "none".to_owned() } else { v.join(", ") };
+        write!(
+            f,
+            "added: {}; removed: {}; changed: {}; unchanged: {}",
+            list(&self.added),
+            list(&self.removed),
+            list(&self.changed),
+            list(&self.unchanged)
+        )
     }
 }
 
@@ -140,7 +189,12 @@ pub(crate) struct Inner {
 pub struct EgressGate {
     pub(crate) inner: Mutex<Inner>,
     classifier: Arc<NumberClassifier>,
-    pub(crate) trunks: Vec<ResolvedTrunk>,
+    /// The trunks in configuration order; replaced whole by [`EgressGate::replace_trunks`].
+    trunks: RwLock<Arc<Vec<ResolvedTrunk>>>,
+    /// Locates the hosts of trunks added by a reload.
+    pub(crate) resolver: SipResolver,
+    /// Told when the trunks are replaced (the driver's refresher restarts).
+    pub(crate) trunks_changed: Arc<Notify>,
     pub(crate) work: mpsc::UnboundedSender<Work>,
     /// Who owns the numbers that trunks call.
     pub(crate) directory: Option<Arc<dyn super::inbound::Directory>>,
@@ -169,7 +223,7 @@ impl SuspensionListener for crate::auth::Authenticator {
 
 impl std::fmt::Debug for EgressGate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EgressGate").field("trunks", &self.trunks).finish_non_exhaustive()
+        f.debug_struct("EgressGate").field("trunks", &self.trunk_list()).finish_non_exhaustive()
     }
 }
 
@@ -287,12 +341,15 @@ impl EgressGate {
         engine: FraudEngine,
         classifier: Arc<NumberClassifier>,
         trunks: Vec<ResolvedTrunk>,
+        resolver: SipResolver,
     ) -> (EgressGate, mpsc::UnboundedReceiver<Work>) {
         let (work, rx) = mpsc::unbounded_channel();
         let gate = EgressGate {
             inner: Mutex::new(Inner { engine, tenants: HashMap::new(), tracked: HashSet::new() }),
             classifier,
-            trunks,
+            trunks: RwLock::new(Arc::new(trunks)),
+            resolver,
+            trunks_changed: Arc::new(Notify::new()),
             work,
             directory: None,
             inbound_blocked: std::sync::atomic::AtomicU64::new(0),
@@ -318,12 +375,49 @@ impl EgressGate {
         inner.tenants.values().find(|e| fraud_tenant(e.tenant.id) == id).map(|e| e.tenant.clone())
     }
 
+    /// The trunks, in configuration order, with their current targets.
+    pub fn trunk_list(&self) -> Arc<Vec<ResolvedTrunk>> {
+        self.trunks.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
     /// The trunk for `tenant`: its own first, else a platform trunk.
-    fn trunk_for(&self, tenant: &Tenant) -> Option<&ResolvedTrunk> {
-        self.trunks
+    fn trunk_for(&self, tenant: &Tenant) -> Option<ResolvedTrunk> {
+        let trunks = self.trunk_list();
+        trunks
             .iter()
             .find(|t| t.serves(tenant))
-            .or_else(|| self.trunks.iter().find(|t| t.config.tenants.is_empty()))
+            .or_else(|| trunks.iter().find(|t| t.config.tenants.is_empty()))
+            .cloned()
+    }
+
+    /// Replaces the trunks with `configs` (checked by the caller): a trunk whose settings
+    /// are unchanged keeps its located servers and learned address; new and changed ones
+    /// are located now. Calls in progress keep the route they were given. Returns what
+    /// changed (the registrations follow with [`super::Registrations::apply`]).
+    pub async fn replace_trunks(&self, configs: Vec<TrunkConfig>) -> TrunkChanges {
+        let old = self.trunk_list();
+        let mut next = Vec::with_capacity(configs.len());
+        let mut changes = TrunkChanges::default();
+        for c in configs {
+            match old.iter().find(|t| t.config.name == c.name) {
+                Some(t) if t.config == c => {
+                    changes.unchanged.push(c.name.clone());
+                    next.push(t.clone());
+                    continue;
+                }
+                Some(_) => changes.changed.push(c.name.clone()),
+                None => changes.added.push(c.name.clone()),
+            }
+            next.push(ResolvedTrunk::resolve(c, &self.resolver).await);
+        }
+        for t in old.iter() {
+            if !next.iter().any(|n| n.config.name == t.config.name) {
+                changes.removed.push(t.config.name.clone());
+            }
+        }
+        *self.trunks.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+        self.trunks_changed.notify_one();
+        changes
     }
 
     fn send(&self, events: Vec<FraudEvent>, end: Vec<EndCall>) {
@@ -365,6 +459,7 @@ impl EgressGate {
             from_user: trunk.config.caller_id.clone().unwrap_or_else(|| caller.to_owned()),
             domain: trunk.config.host.clone(),
             to_user: e164.to_owned(),
+            advertise: trunk.advertise(),
             credentials: match &trunk.config.auth {
                 TrunkAuth::Ip => None,
                 TrunkAuth::Digest { username, password } => Some(TrunkCredentials {
@@ -465,7 +560,7 @@ impl EgressGate {
                 reason: "no trunk to the phone network".into(),
             };
         };
-        let route = match self.route(trunk, destination.e164.as_str(), attempt.caller) {
+        let route = match self.route(&trunk, destination.e164.as_str(), attempt.caller) {
             Ok(r) => r,
             Err(reason) => {
                 inner.engine.call_ended(now, ctx.call);

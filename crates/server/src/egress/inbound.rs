@@ -82,7 +82,7 @@ fn caller_parts(invite: &Request) -> (Option<String>, Option<String>, Option<Str
 impl EgressGate {
     /// Whether `addr` is one of the trunks' addresses.
     pub(crate) fn is_trunk_address(&self, addr: IpAddr) -> bool {
-        self.trunks.iter().any(|t| t.targets.contains_ip(addr))
+        self.trunk_list().iter().any(|t| t.targets.contains_ip(addr))
     }
 
     /// Callers answered without ringing anyone because of a caller-ID block.
@@ -119,8 +119,8 @@ impl EgressGate {
                 reason,
             }
         };
-        let registered: Vec<&str> = self
-            .trunks
+        let trunks = self.trunk_list();
+        let registered: Vec<&str> = trunks
             .iter()
             .filter(|t| t.config.register)
             .map(|t| match &t.config.auth {

@@ -38,7 +38,10 @@ mod webhook;
 
 pub use config::{EgressConfig, SmtpConfig, TrunkAuth, TrunkConfig, TrunkTransport};
 pub use driver::{EgressDriver, EgressError, build, stored_event};
-pub use gate::{EgressGate, Observers, ResolvedTrunk, SuspensionListener, fraud_config, trunk_tls};
+pub use gate::{
+    EgressGate, Observers, ResolvedTrunk, SuspensionListener, TrunkChanges, fraud_config,
+    trunk_tls,
+};
 pub use notify::{Mailer, alert_text};
 pub use register::{
     RegistrationState, RegistrationStatus, Registrations, RegistrationsView, refresh_after,

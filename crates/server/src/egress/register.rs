@@ -11,19 +11,20 @@
 //! The state of each registration is logged when it changes and kept in a
 //! [`RegistrationStatus`] for the admin API.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ringfence_sip_proto::digest::{DigestClient, Secret};
 use ringfence_sip_proto::transaction::{Peer, Transport};
 use ringfence_sip_types::header::{NameAddr, Via};
-use ringfence_sip_types::{Host, Method, Request, Response, SipUri, Uri};
+use ringfence_sip_types::{Host, Method, Param, Request, Response, SipUri, Uri};
 use serde::Serialize;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::config::{TrunkAuth, TrunkTransport};
 use super::gate::{EgressGate, ResolvedTrunk};
+use crate::advertise::AdvertisedAddress;
 use crate::core::{ClientEvent, CoreHandle};
 
 /// Default registration lifetime asked for, in seconds.
@@ -66,13 +67,31 @@ pub struct RegistrationStatus {
     pub failures: u32,
 }
 
-/// The running registrations: start with [`Registrations::start`], stop (unregistering)
-/// with [`Registrations::stop`].
+/// One trunk's running registration.
+#[derive(Debug)]
+struct Running {
+    /// The trunk's settings it was started with.
+    config: super::config::TrunkConfig,
+    status: Arc<Mutex<RegistrationStatus>>,
+    task: JoinHandle<()>,
+    stop: CancellationToken,
+}
+
+impl Running {
+    /// Unregisters (Expires: 0 when registered) and waits for the task to end.
+    async fn stop(self) {
+        self.stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+    }
+}
+
+/// The running registrations: start with [`Registrations::start`], follow a reload of the
+/// trunks with [`Registrations::apply`], stop (unregistering) with [`Registrations::stop`].
 #[derive(Debug)]
 pub struct Registrations {
-    status: Vec<Arc<Mutex<RegistrationStatus>>>,
-    tasks: Vec<JoinHandle<()>>,
-    stop: CancellationToken,
+    core: CoreHandle,
+    running: Vec<Running>,
+    view: RegistrationsView,
 }
 
 fn unix_now() -> u64 {
@@ -96,57 +115,100 @@ pub fn retry_after(failures: u32) -> Duration {
 impl Registrations {
     /// Starts a registration task for each trunk of `gate` with `register = true`.
     pub fn start(core: CoreHandle, gate: &EgressGate) -> Registrations {
-        let stop = CancellationToken::new();
-        let mut status = Vec::new();
-        let mut tasks = Vec::new();
-        for t in gate.trunks.iter().filter(|t| t.config.register) {
-            let s = Arc::new(Mutex::new(RegistrationStatus {
-                trunk: t.config.name.clone(),
-                state: RegistrationState::Starting,
-                registrar: None,
-                contact: None,
-                expires_at: None,
-                last_status: None,
-                last_error: None,
-                failures: 0,
-            }));
-            status.push(s.clone());
-            let client = Registrar::new(core.clone(), t.clone(), s);
-            tasks.push(tokio::spawn(client.run(stop.clone())));
+        let mut r = Registrations {
+            core,
+            running: Vec::new(),
+            view: RegistrationsView(Arc::new(RwLock::new(Vec::new()))),
+        };
+        for t in gate.trunk_list().iter().filter(|t| t.config.register) {
+            let run = r.launch(t);
+            r.running.push(run);
         }
-        Registrations { status, tasks, stop }
+        r.publish();
+        r
+    }
+
+    fn launch(&self, t: &ResolvedTrunk) -> Running {
+        let status = Arc::new(Mutex::new(RegistrationStatus {
+            trunk: t.config.name.clone(),
+            state: RegistrationState::Starting,
+            registrar: None,
+            contact: None,
+            expires_at: None,
+            last_status: None,
+            last_error: None,
+            failures: 0,
+        }));
+        let stop = CancellationToken::new();
+        let client = Registrar::new(self.core.clone(), t.clone(), status.clone());
+        let task = tokio::spawn(client.run(stop.clone()));
+        Running { config: t.config.clone(), status, task, stop }
+    }
+
+    fn publish(&self) {
+        let list = self.running.iter().map(|r| r.status.clone()).collect();
+        *self.view.0.write().unwrap_or_else(PoisonError::into_inner) = list;
+    }
+
+    /// Follows the gate's trunks after [`EgressGate::replace_trunks`]: a registration whose
+    /// trunk is gone, no longer registers or changed is ended (unregistered, Expires: 0)
+    /// before the changed one registers again; trunks that now register start.
+    pub async fn apply(&mut self, gate: &EgressGate) {
+        let trunks = gate.trunk_list();
+        let wanted: Vec<&ResolvedTrunk> = trunks.iter().filter(|t| t.config.register).collect();
+        let (keep, end): (Vec<Running>, Vec<Running>) = std::mem::take(&mut self.running)
+            .into_iter()
+            .partition(|r| wanted.iter().any(|t| t.config == r.config));
+        self.running = keep;
+        self.publish();
+        for r in end {
+            r.stop().await;
+        }
+        let mut next = Vec::with_capacity(wanted.len());
+        for t in wanted {
+            match self.running.iter().position(|r| r.config == t.config) {
+                Some(i) => next.push(self.running.swap_remove(i)),
+                None => next.push(self.launch(t)),
+            }
+        }
+        self.running = next;
+        self.publish();
     }
 
     /// Every registration's state.
     pub fn status(&self) -> Vec<RegistrationStatus> {
-        self.status
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).clone())
-            .collect()
+        self.view.status()
     }
 
-    /// A shared view of the states (for the admin API).
+    /// A shared view of the states (for the admin API); it follows [`Registrations::apply`].
     pub fn watch(&self) -> RegistrationsView {
-        RegistrationsView(self.status.clone())
+        self.view.clone()
     }
 
     /// Unregisters every trunk and ends the tasks.
     pub async fn stop(self) {
-        self.stop.cancel();
-        for t in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        for r in &self.running {
+            r.stop.cancel();
+        }
+        for r in self.running {
+            let _ = tokio::time::timeout(Duration::from_secs(10), r.task).await;
         }
     }
 }
 
 /// The registrations' states, readable after the tasks have been handed off.
 #[derive(Debug, Clone)]
-pub struct RegistrationsView(Vec<Arc<Mutex<RegistrationStatus>>>);
+pub struct RegistrationsView(Arc<RwLock<Vec<Arc<Mutex<RegistrationStatus>>>>>);
 
 impl RegistrationsView {
     /// Every registration's state.
     pub fn status(&self) -> Vec<RegistrationStatus> {
-        self.0.iter().map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).clone()).collect()
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).clone())
+            .collect()
     }
 }
 
@@ -267,13 +329,28 @@ impl Registrar {
                 self.core.set_tls_peer(t.addr, tls.clone());
             }
             match self.at(peer, expires).await {
-                Ok((granted, contact)) => return Ok((granted, t.addr.to_string(), contact)),
+                Ok((_, _, true)) => {
+                    // The registrar saw us at another address (NAT): register that one.
+                    let (granted, contact, _) = self.at(peer, expires).await?;
+                    return Ok((granted, t.addr.to_string(), contact));
+                }
+                Ok((granted, contact, false)) => return Ok((granted, t.addr.to_string(), contact)),
                 // RFC 3263 §4.3: the next server on a transport error, timeout or 503.
                 Err(f) if f.status.is_none_or(|s| s == 503 || s == 408) => last = f,
                 Err(f) => return Err(f),
             }
         }
         Err(last)
+    }
+
+    /// Our host and port towards `peer` (see [`crate::advertise`]).
+    fn local(&self, peer: Peer) -> (Host, u16) {
+        crate::advertise::local_for(
+            &self.core,
+            self.trunk.advertise().as_ref(),
+            peer.transport,
+            peer.addr,
+        )
     }
 
     fn request(&mut self, peer: Peer, expires: u32, contact: &NameAddr) -> Request {
@@ -290,13 +367,11 @@ impl Registrar {
             TrunkAuth::Ip => config.name.clone(),
         };
         let aor = NameAddr::new(Uri::Sip(SipUri::new(host).with_user(&user)));
-        let local = self.core.local_addr(peer.transport);
-        let (lhost, lport) = local.map_or_else(
-            || (Host::parse("0.0.0.0").expect("address"), 5060),
-            |a| (Host::from(a.ip()), a.port()),
-        );
-        let via =
+        let (lhost, lport) = self.local(peer);
+        let mut via =
             Via::new(peer.transport.as_via_str(), lhost, Some(lport), &self.core.new_branch());
+        // RFC 3581: the registrar tells us the address and port it saw us at.
+        via.params.push(Param::flag("rport"));
         self.cseq += 1;
         Request::builder(Method::Register, Uri::Sip(uri))
             .via(&via)
@@ -310,17 +385,14 @@ impl Registrar {
             .build()
     }
 
-    fn contact(&self, transport: Transport) -> NameAddr {
+    fn contact(&self, peer: Peer) -> NameAddr {
         let user = match &self.trunk.config.auth {
             TrunkAuth::Digest { username, .. } => username.clone(),
             TrunkAuth::Ip => self.trunk.config.name.clone(),
         };
-        let (host, port) = self.core.local_addr(transport).map_or_else(
-            || (Host::parse("0.0.0.0").expect("address"), 5060),
-            |a| (Host::from(a.ip()), a.port()),
-        );
+        let (host, port) = self.local(peer);
         let mut uri = SipUri::new(host).with_user(&user).with_port(port);
-        match transport {
+        match peer.transport {
             Transport::Tcp => uri = uri.with_param("transport", Some("tcp")),
             Transport::Tls => uri = uri.with_secure(true),
             _ => {}
@@ -328,9 +400,46 @@ impl Registrar {
         NameAddr::new(Uri::Sip(uri))
     }
 
+    /// After a 2xx to a REGISTER: when no address is configured and the registrar saw us
+    /// elsewhere than our Via names (`received`/`rport`, RFC 3581: we are behind NAT),
+    /// remembers that address for the Contact and Via of later requests (REGISTERs and
+    /// the trunk's INVITEs). True when it changed (register again with it).
+    fn learn(&self, r: &Response, peer: Peer) -> bool {
+        if self.trunk.advertised.is_some() || peer.transport != Transport::Udp {
+            return false;
+        }
+        let Ok(via) = r.via_top() else { return false };
+        let received = via.received();
+        let rport = via.rport().flatten();
+        if received.is_none() && rport.is_none() {
+            return false;
+        }
+        let seen = AdvertisedAddress {
+            host: received.map_or_else(|| via.host.clone(), |ip| Host::from(ip.to_canonical())),
+            port: rport.or(via.port),
+        };
+        let (host, port) = self.local(peer);
+        if seen.host == host && seen.port == Some(port) {
+            return false;
+        }
+        if seen.host.ip().is_some_and(|ip| ip.is_unspecified()) || seen.port == Some(0) {
+            return false;
+        }
+        tracing::info!(
+            trunk = %self.trunk.config.name,
+            sent = %AdvertisedAddress { host, port: Some(port) },
+            seen = %seen,
+            "the registrar saw us at another address (NAT): registering that one"
+        );
+        *self.trunk.seen_at.write().unwrap_or_else(PoisonError::into_inner) = Some(seen);
+        true
+    }
+
     /// REGISTER at one server, answering one challenge.
-    async fn at(&mut self, peer: Peer, expires: u32) -> Result<(u32, String), Failed> {
-        let contact = self.contact(peer.transport);
+    /// The granted lifetime, the Contact, and whether the registrar saw us at another
+    /// address (see [`Registrar::learn`]).
+    async fn at(&mut self, peer: Peer, expires: u32) -> Result<(u32, String, bool), Failed> {
+        let contact = self.contact(peer);
         let mut request = self.request(peer, expires, &contact);
         let mut answered = false;
         loop {
@@ -338,7 +447,8 @@ impl Registrar {
             let code = r.status.code();
             if (200..300).contains(&code) {
                 let granted = granted(&r, &contact, expires);
-                return Ok((granted, contact.to_string()));
+                let moved = expires > 0 && self.learn(&r, peer);
+                return Ok((granted, contact.to_string(), moved));
             }
             if matches!(code, 401 | 407) && !answered {
                 let Some(digest) = self.digest.as_mut() else {
@@ -430,13 +540,6 @@ fn granted(r: &Response, contact: &NameAddr, asked: u32) -> u32 {
         }
     }
     r.expires().ok().flatten().unwrap_or(asked)
-}
-
-impl EgressGate {
-    /// The trunks, in configuration order, with their current targets.
-    pub fn trunk_list(&self) -> &[ResolvedTrunk] {
-        &self.trunks
-    }
 }
 
 #[cfg(test)]

@@ -221,6 +221,7 @@ pub fn egress_config(carrier: SocketAddr, rates: Option<&str>, smtp: SocketAddr)
             register_expires_s: None,
             realm: None,
             tls_ca_file: None,
+            advertised_address: None,
         }],
         rates_file,
         snapshot_interval_s: 60,

@@ -103,6 +103,38 @@ fn phrase_text(phrase: &str) -> String {
 }
 
 impl Call {
+    /// Our address in Via and Contact towards a trunk's server `peer`: the trunk's
+    /// advertised address, else `[sip.calls] advertised_host`, else the listener's or the
+    /// route's local address (never a wildcard address, never the tenant's domain: the
+    /// carrier must reach it).
+    pub(super) fn trunk_local(
+        &self,
+        advertise: Option<&crate::advertise::AdvertisedAddress>,
+        peer: Peer,
+    ) -> build::LocalAddr {
+        let calls = self
+            .sh
+            .advertised
+            .clone()
+            .map(|host| crate::advertise::AdvertisedAddress { host, port: None });
+        let (host, port) = crate::advertise::local_for(
+            &self.sh.core,
+            advertise.or(calls.as_ref()),
+            peer.transport,
+            peer.addr,
+        );
+        build::LocalAddr { host, port }
+    }
+
+    /// Our address for the callee leg of fork `i` at `peer`: [`Call::trunk_local`] when
+    /// the fork is the trunk's.
+    pub(super) fn callee_local(&self, i: usize, peer: Peer) -> build::LocalAddr {
+        match &self.trunk {
+            Some(t) if t.fork == Some(i) => self.trunk_local(t.route.advertise.as_ref(), peer),
+            _ => self.local(peer.transport),
+        }
+    }
+
     /// Refuses the caller's INVITE with `status` and reason phrase `phrase`.
     pub(super) fn refuse_with_phrase(&mut self, status: u16, phrase: &str, reason: &str) {
         let status = if (400..700).contains(&status) { status } else { 403 };
@@ -139,7 +171,6 @@ impl Call {
             None => Body::of(&self.a.invite.headers, &self.a.invite.body),
         };
         let transport = route.peer.transport;
-        let local = self.local(transport);
         if let Some(tls) = &route.tls {
             for p in std::iter::once(&route.peer).chain(&route.alternates) {
                 if p.transport == Transport::Tls {
@@ -147,6 +178,7 @@ impl Call {
                 }
             }
         }
+        let local = self.trunk_local(route.advertise.as_ref(), route.peer);
         let call_id = sh.core.new_call_id(None);
         let tag = sh.core.new_tag();
         let from = name_addr(&route.from_user, &route.domain);
@@ -213,7 +245,8 @@ impl Call {
         let seq = invite.cseq().map_or(1, |c| c.seq) + 1;
         invite.headers.set(HeaderName::CSeq, &format!("{seq} INVITE"));
         invite.uri = uri_for(&invite.uri, peer.transport);
-        let local = self.local(peer.transport);
+        let advertise = self.trunk.as_ref().and_then(|t| t.route.advertise.clone());
+        let local = self.trunk_local(advertise.as_ref(), peer);
         let via = build::via(&local, peer.transport, &self.sh.core.new_branch());
         invite.headers.set(HeaderName::Via, &via.to_string());
         let contact = trunk_contact(&local, peer.transport);
@@ -300,7 +333,8 @@ impl Call {
             return false;
         }
         let fork_id = self.forks[i].id;
-        let local = self.local(self.forks[i].peer.transport);
+        let advertise = self.trunk.as_ref().and_then(|t| t.route.advertise.clone());
+        let local = self.trunk_local(advertise.as_ref(), self.forks[i].peer);
         let via = build::via(&local, self.forks[i].peer.transport, &self.sh.core.new_branch());
         let Some(trunk) = self.trunk.as_mut() else { return false };
         let Some(client) = trunk.client.as_mut() else { return false };

@@ -188,7 +188,7 @@ impl Call {
 
         // The callee's leg: ACK now when the caller made the offer, else when the
         // caller's ACK brings the answer.
-        let b_local = self.local(fork_peer.transport);
+        let b_local = self.callee_local(i, fork_peer);
         let b_contact =
             build::contact(&b_local, fork_peer.transport, self.forks[i].invite.uri.is_sips());
         let mut b_leg = Leg {
