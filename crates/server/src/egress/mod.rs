@@ -39,8 +39,7 @@ mod webhook;
 pub use config::{EgressConfig, SmtpConfig, TrunkAuth, TrunkConfig, TrunkTransport};
 pub use driver::{EgressDriver, EgressError, build, stored_event};
 pub use gate::{
-    EgressGate, Observers, ResolvedTrunk, SuspensionListener, TrunkChanges, fraud_config,
-    trunk_tls,
+    EgressGate, Observers, ResolvedTrunk, SuspensionListener, TrunkChanges, fraud_config, trunk_tls,
 };
 pub use notify::{Mailer, alert_text};
 pub use register::{
