@@ -43,6 +43,12 @@ impl Reload {
         let settings = Settings::from_file(path).map_err(|e| format!("{e:#}"))?;
         let egress = settings.egress_config();
         egress.validate().map_err(|e| format!("[sip.egress]: {e}"))?;
+        // TLS settings are checked as at start-up: a trunk whose CA file is unusable is not
+        // half-installed.
+        for t in egress.effective_trunks() {
+            ringfence_server::egress::trunk_tls(&t)
+                .map_err(|e| format!("[sip.egress] trunk {}: TLS: {e}", t.name))?;
+        }
         Ok(egress)
     }
 

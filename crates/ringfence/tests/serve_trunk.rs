@@ -370,6 +370,17 @@ fn sighup_reloads_the_trunks_and_a_broken_file_changes_nothing() {
     assert!(body.contains("used twice"), "{body}");
     assert_eq!(s.api("GET", "/api/v1/trunks", None, 200), now);
 
+    // A TLS trunk whose CA file cannot be read: refused as at start-up, nothing changes.
+    let tls = registering_trunk("b", b_port, "").replace(
+        "register = true",
+        "transport = \"tls\"\ntls_ca_file = \"/nonexistent/carrier-ca.pem\"\nregister = true",
+    );
+    std::fs::write(s.config_path(), tls).unwrap();
+    let (code, body) = s.curl("POST", "/api/v1/trunks/reload", None);
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("TLS"), "{body}");
+    assert_eq!(s.api("GET", "/api/v1/trunks", None, 200), now);
+
     // The running file again: nothing to change.
     std::fs::write(s.config_path(), registering_trunk("b", b_port, "")).unwrap();
     let v = s.api("POST", "/api/v1/trunks/reload", None, 200);
