@@ -581,16 +581,13 @@ impl Call {
     pub(super) async fn abandon_transfer(&mut self) {
         let Some(mut t) = self.transfer.take() else { return };
         self.retire_transfer_forks(&t);
-        match t.target.take() {
-            Some((mut leg, _)) => {
-                let via = build::via(&leg.local, leg.peer.transport, &self.sh.core.new_branch());
-                let ack = leg.dialog.create_ack(leg.dialog.invite_seq(), &via);
-                let _ = self.sh.core.send_stateless(ack.into(), leg.peer);
-                if let Ok(bye) = leg.dialog.create_request(Method::Bye, &via) {
-                    self.fire(bye, leg.peer).await;
-                }
+        if let Some((mut leg, _)) = t.target.take() {
+            let via = build::via(&leg.local, leg.peer.transport, &self.sh.core.new_branch());
+            let ack = leg.dialog.create_ack(leg.dialog.invite_seq(), &via);
+            let _ = self.sh.core.send_stateless(ack.into(), leg.peer);
+            if let Ok(bye) = leg.dialog.create_request(Method::Bye, &via) {
+                self.fire(bye, leg.peer).await;
             }
-            None => {}
         }
     }
 
