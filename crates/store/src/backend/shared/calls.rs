@@ -68,6 +68,37 @@ enum Arg {
     Int(i64),
 }
 
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
+
+/// Binds a record's columns, in `cols!()` order.
+fn bind_record<'q>(
+    q: Query<'q>,
+    id: CallRecordId,
+    tenant: TenantId,
+    r: &'q NewCallRecord,
+) -> Query<'q> {
+    q.bind(id.0)
+        .bind(tenant.0)
+        .bind(&r.call_id)
+        .bind(&r.caller)
+        .bind(&r.callee)
+        .bind(r.direction.as_str())
+        .bind(ts(r.started_at))
+        .bind(r.answered_at.map(ts))
+        .bind(r.ended_at.map(ts))
+        .bind(i64::from(r.duration_s))
+        .bind(r.disposition.as_str())
+        .bind(r.sip_status.map(i64::from))
+        .bind(&r.reason)
+        .bind(r.transport.as_str())
+        .bind(r.encrypted)
+        .bind(r.from_extension_id.map(|e| e.0))
+        .bind(r.to_extension_id.map(|e| e.0))
+        .bind(&r.forwarded_by)
+        .bind(r.forwarded_by_extension_id.map(|e| e.0))
+        .bind(r.forward_reason.map(ForwardReason::as_str))
+}
+
 /// Records per multi-row insert: 20 parameters each, well under both backends' limits.
 const RECORDS_PER_STATEMENT: usize = 100;
 
@@ -107,27 +138,7 @@ async fn insert_many(
     ));
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for (id, tenant, r) in records {
-        q = q
-            .bind(id.0)
-            .bind(tenant.0)
-            .bind(&r.call_id)
-            .bind(&r.caller)
-            .bind(&r.callee)
-            .bind(r.direction.as_str())
-            .bind(ts(r.started_at))
-            .bind(r.answered_at.map(ts))
-            .bind(r.ended_at.map(ts))
-            .bind(i64::from(r.duration_s))
-            .bind(r.disposition.as_str())
-            .bind(r.sip_status.map(i64::from))
-            .bind(&r.reason)
-            .bind(r.transport.as_str())
-            .bind(r.encrypted)
-            .bind(r.from_extension_id.map(|e| e.0))
-            .bind(r.to_extension_id.map(|e| e.0))
-            .bind(&r.forwarded_by)
-            .bind(r.forwarded_by_extension_id.map(|e| e.0))
-            .bind(r.forward_reason.map(ForwardReason::as_str));
+        q = bind_record(q, *id, *tenant, r);
     }
     let rows = q.fetch_all(&mut *conn).await?;
     rows.iter().map(|row| get::<Uuid>(row, "id")).collect()
@@ -165,28 +176,7 @@ impl CallRecordRepo for SqlStore<Db> {
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING ",
             cols!()
         );
-        let r = &record;
-        let row = sqlx::query(sql)
-            .bind(id.0)
-            .bind(tenant.0)
-            .bind(&r.call_id)
-            .bind(&r.caller)
-            .bind(&r.callee)
-            .bind(r.direction.as_str())
-            .bind(ts(r.started_at))
-            .bind(r.answered_at.map(ts))
-            .bind(r.ended_at.map(ts))
-            .bind(i64::from(r.duration_s))
-            .bind(r.disposition.as_str())
-            .bind(r.sip_status.map(i64::from))
-            .bind(&r.reason)
-            .bind(r.transport.as_str())
-            .bind(r.encrypted)
-            .bind(r.from_extension_id.map(|e| e.0))
-            .bind(r.to_extension_id.map(|e| e.0))
-            .bind(&r.forwarded_by)
-            .bind(r.forwarded_by_extension_id.map(|e| e.0))
-            .bind(r.forward_reason.map(ForwardReason::as_str))
+        let row = bind_record(sqlx::query(sql), id, tenant, &record)
             .fetch_one(&self.pool)
             .await
             .map_err(|e| match map_fk(e.into(), "tenant_id", "no such tenant") {

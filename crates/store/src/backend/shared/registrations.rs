@@ -53,45 +53,11 @@ async fn upsert_on(
     b: &RegistrationBinding,
 ) -> Result<bool> {
     b.validate()?;
-    let path =
-        serde_json::to_string(&b.path).map_err(|e| StoreError::invalid("path", e.to_string()))?;
-    // The update only applies within the same tenant; a binding of another tenant's
-    // extension returns no row.
-    let sql = concat!(
-        "INSERT INTO registration_bindings (",
-        cols!(),
-        ", updated_at) ",
-        "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 ",
-        "WHERE EXISTS (SELECT 1 FROM extensions WHERE id = $2 AND tenant_id = $1) ",
-        "ON CONFLICT (extension_id, contact_uri) DO UPDATE SET source = excluded.source, ",
-        "transport = excluded.transport, expires_at = excluded.expires_at, call_id = excluded.call_id, ",
-        "cseq = excluded.cseq, instance_id = excluded.instance_id, reg_id = excluded.reg_id, ",
-        "user_agent = excluded.user_agent, path = excluded.path, updated_at = excluded.updated_at ",
-        "WHERE registration_bindings.tenant_id = excluded.tenant_id ",
-        "RETURNING extension_id"
-    );
-    let row = sqlx::query(sql)
-        .bind(b.tenant_id.0)
-        .bind(b.extension_id.0)
-        .bind(&b.contact_uri)
-        .bind(b.source.to_string())
-        .bind(b.transport.as_str())
-        .bind(ts(b.expires_at))
-        .bind(&b.call_id)
-        .bind(i64::from(b.cseq))
-        .bind(&b.instance_id)
-        .bind(b.reg_id.map(i64::from))
-        .bind(&b.user_agent)
-        .bind(path)
-        .bind(ts(now()))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(|e| map_fk(e.into(), "extension_id", "no such extension in this tenant"))
-        .map_err(|e| match e {
-            StoreError::Invalid { .. } => StoreError::NotFound { what: "extension" },
-            other => other,
-        })?;
-    Ok(row.is_some())
+    let stored = upsert_many(conn, std::iter::once(b)).await.map_err(|e| match e {
+        StoreError::Invalid { .. } => StoreError::NotFound { what: "extension" },
+        other => other,
+    })?;
+    Ok(!stored.is_empty())
 }
 
 async fn remove_on(
