@@ -39,7 +39,7 @@ const MAX_FAILURE_TEXT: usize = 480;
 /// URI asks for TLS up to the carrier's domain, which is the hop we secure (the carrier's
 /// certificate is checked for that domain, RFC 5922). Over UDP and TCP it is a SIP URI
 /// as the gate built it.
-fn uri_for(target: &Uri, transport: Transport) -> Uri {
+pub(super) fn uri_for(target: &Uri, transport: Transport) -> Uri {
     match target {
         Uri::Sip(u) => Uri::Sip(u.clone().with_secure(transport == Transport::Tls)),
         other => other.clone(),

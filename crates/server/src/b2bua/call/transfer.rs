@@ -26,7 +26,7 @@
 
 use ringfence_sip_proto::dialog::Dialog;
 use ringfence_sip_proto::digest::DigestClient;
-use ringfence_sip_proto::transaction::{Peer, TxId};
+use ringfence_sip_proto::transaction::{Peer, Transport, TxId};
 use ringfence_sip_types::header::NameAddr;
 use ringfence_sip_types::{HeaderName, Host, Method, Request, Response, SipUri, Uri};
 use ringfence_store::{CallDirection, EncryptionRequirement, Extension, ExtensionNumber};
@@ -234,12 +234,26 @@ impl Call {
     ) -> bool {
         let sh = self.sh.clone();
         let domain = tenant.domain.as_str();
+        // Set for a trunk: the address it advertises to the carrier, if any.
+        let mut trunk_advertise = None;
         // (Request-URI, Path, peer) of each INVITE.
         let (targets, from, to, external, callee, digest) = match destination {
             Target::Trunk(route) => {
                 let digest = digest_client(&route);
+                // As for a dialled call: a TLS server must prove to be the trunk's domain,
+                // and our Via and Contact name the address the carrier can reach.
+                if let Some(tls) = &route.tls
+                    && route.peer.transport == Transport::Tls
+                {
+                    sh.core.set_tls_peer(route.peer.addr, tls.clone());
+                }
+                trunk_advertise = Some(route.advertise.clone());
                 (
-                    vec![(route.target.clone(), Vec::new(), route.peer)],
+                    vec![(
+                        super::external::uri_for(&route.target, route.peer.transport),
+                        Vec::new(),
+                        route.peer,
+                    )],
                     aor(&route.from_user, &route.domain),
                     aor(&route.to_user, &route.domain),
                     true,
@@ -269,7 +283,10 @@ impl Call {
         let mut forks = Vec::with_capacity(targets.len());
         for (target_uri, path, peer) in targets {
             let transport = peer.transport;
-            let local = self.local(transport);
+            let local = match &trunk_advertise {
+                Some(advertise) => self.trunk_local(advertise.as_ref(), peer),
+                None => self.local(transport),
+            };
             let call_id = sh.core.new_call_id(None);
             let tag = sh.core.new_tag();
             let sips = target_uri.is_sips();
