@@ -346,14 +346,9 @@ impl Call {
         if let Some(i) = t.forks.iter().position(|f| f.id == id) {
             return self.on_transfer_fork_event(i, event).await;
         }
-        let r = match event {
-            ClientEvent::Response(r) => r,
-            ClientEvent::Timeout => {
-                return self.transfer_failed(side, 408, "Request Timeout").await;
-            }
-            ClientEvent::TransportError(_) => {
-                return self.transfer_failed(side, 503, "Service Unavailable").await;
-            }
+        let r = match response_of(event) {
+            Ok(r) => r,
+            Err((code, reason)) => return self.transfer_failed(side, code, reason).await,
         };
         let code = r.status.code();
         if code < 200 {
@@ -368,14 +363,9 @@ impl Call {
 
     /// An event of the INVITE to one of the target's devices (or the trunk).
     async fn on_transfer_fork_event(&mut self, i: usize, event: ClientEvent) {
-        let r = match event {
-            ClientEvent::Response(r) => r,
-            ClientEvent::Timeout => {
-                return self.transfer_fork_failed(i, 408, "Request Timeout").await;
-            }
-            ClientEvent::TransportError(_) => {
-                return self.transfer_fork_failed(i, 503, "Service Unavailable").await;
-            }
+        let r = match response_of(event) {
+            Ok(r) => r,
+            Err((code, reason)) => return self.transfer_fork_failed(i, code, reason).await,
         };
         let code = r.status.code();
         let Some(t) = self.transfer.as_mut() else { return };
@@ -645,5 +635,15 @@ impl Call {
             return true;
         }
         false
+    }
+}
+
+/// A transfer INVITE's response, or the status a timeout (408) or transport error (503)
+/// stands for.
+fn response_of(event: ClientEvent) -> Result<Response, (u16, &'static str)> {
+    match event {
+        ClientEvent::Response(r) => Ok(r),
+        ClientEvent::Timeout => Err((408, "Request Timeout")),
+        ClientEvent::TransportError(_) => Err((503, "Service Unavailable")),
     }
 }
