@@ -11,6 +11,8 @@ use sqlx::{Database, Pool};
 use crate::crypto::{MasterKey, TenantCipher};
 use crate::error::StoreError;
 
+mod migrations;
+
 // Each backend module includes the same `shared/*.rs` files on purpose (see above).
 #[allow(clippy::duplicate_mod)]
 pub(crate) mod postgres;

@@ -35,8 +35,6 @@ pub(crate) async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, 
 /// Nothing to do: deleted tuples are invisible at once and reclaimed by autovacuum.
 pub(crate) async fn after_shred(_pool: &Pool<Db>) {}
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
 #[path = "shared/audit.rs"]
 mod audit;
 #[path = "shared/calls.rs"]
@@ -73,7 +71,7 @@ impl SqlStore<Db> {
     /// Uses an existing pool (custom pool options), applies migrations and checks the master
     /// key.
     pub async fn from_pool(pool: Pool<Db>, master: MasterKey) -> Result<Self> {
-        MIGRATOR.run(&pool).await?;
+        super::migrations::migrator(super::migrations::POSTGRES).run(&pool).await?;
         let platform = common::platform_cipher(&pool, &master).await?;
         Ok(Self { pool, master: Arc::new(master), platform: Arc::new(platform) })
     }

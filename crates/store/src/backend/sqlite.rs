@@ -44,8 +44,6 @@ pub(crate) async fn after_shred(pool: &Pool<Db>) {
     }
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
 #[path = "shared/audit.rs"]
 mod audit;
 #[path = "shared/calls.rs"]
@@ -95,7 +93,7 @@ impl SqlStore<Db> {
             .busy_timeout(Duration::from_secs(10))
             .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        MIGRATOR.run(&pool).await?;
+        super::migrations::migrator(super::migrations::SQLITE).run(&pool).await?;
         let platform = common::platform_cipher(&pool, &master).await?;
         Ok(Self { pool, master: Arc::new(master), platform: Arc::new(platform) })
     }
