@@ -1,7 +1,7 @@
 //! End-to-end API tests over real HTTPS, on SQLite and PostgreSQL: login with TOTP, code
 //! reuse, CSRF, API tokens, throttling and lockout, and the main resources.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ringfence_admin::AdminConfig;

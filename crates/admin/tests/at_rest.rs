@@ -2,7 +2,7 @@
 //! password, HA1 in hex or raw, TOTP secret in base32 or raw) appears in clear in the SQLite
 //! file (and its WAL) or in any PostgreSQL table.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ringfence_sip_proto::digest::Ha1;

@@ -3,7 +3,7 @@
 //! a restriction that would widen the tenant's policy is refused with 422 and changes
 //! nothing) and call forwarding (tenant admins for any extension, a user for their own).
 
-mod common;
+use crate::common;
 
 use common::*;
 use ringfence_store::{ExtensionId, ExtensionRepo as _, TenantId, TenantRepo as _};

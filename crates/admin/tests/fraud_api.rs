@@ -1,7 +1,7 @@
 //! Fraud events over HTTPS: listed newest first with their explanation and signals, to the
 //! tenant's admins only, paged with `before`; on both backends.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ringfence_store::{FraudRepo as _, NewFraudEvent, TenantId, now, truncate_time};

@@ -3,7 +3,7 @@
 //! lifted with an audit event naming the administrator; allow/deny entries per scope, each
 //! change reloaded into the guard at once; the metrics endpoint; on both backends.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Invalid input on every write endpoint answers 4xx naming the field and leaves no row
 //! changed (the whole database is dumped and compared), on both backends.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -2,7 +2,7 @@
 //! OpenAPI document: another tenant's ids answer 404, a role without the power answers 403,
 //! and neither changes a single row (the whole database is dumped and compared).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -2,7 +2,7 @@
 //! (the running trunks and their registrations are shown by `ringfence serve`, tested in
 //! the server's trunk_register test through the same status the endpoint reads).
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -2,7 +2,7 @@
 //! the admin's own; rotated; removed; tenant admins only; bad input refused and changes
 //! nothing; every change audited without the secret; on both backends.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ringfence_store::{TenantId, WebhookRepo as _};

@@ -1,7 +1,7 @@
 //! Attacks played against the engine in virtual time: pumps to expensive destinations, a slow
 //! pump under the velocity limit, mid-call cap crossings, number scanning, short-call bursts.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

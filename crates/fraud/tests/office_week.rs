@@ -2,7 +2,7 @@
 //! hours with a little overtime, mostly domestic calls, a few international calls to allowed
 //! countries, Poisson arrivals from a seeded generator, home working on Friday.
 
-mod common;
+use crate::common;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

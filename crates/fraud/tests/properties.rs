@@ -2,7 +2,7 @@
 //! exactly, daily caps hold when the driver polls at `poll_timeout`, and a suspended extension
 //! never places a call.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

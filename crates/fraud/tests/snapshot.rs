@@ -1,7 +1,7 @@
 //! State survives a restart: daily counters, baselines and containment round-trip through a
 //! serialized snapshot; the local-midnight rollover still applies after a restore.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! REGISTER), while real SIPp phones keep registering; bans listed and lifted through the
 //! HTTPS admin API with `curl`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -9,7 +9,7 @@
 //!   tenant admin may not); an extension narrowed to domestic calls cannot call abroad
 //!   while its colleague can.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

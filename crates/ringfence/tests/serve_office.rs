@@ -26,7 +26,7 @@
 //! normalisation by the policy, the tenant's settings written through the admin API, the
 //! trunk, call records and the fraud-event listing).
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

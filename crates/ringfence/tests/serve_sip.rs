@@ -6,7 +6,7 @@
 //! SIP credential cache is invalidated, not left to age out); a second start reuses
 //! everything and prints no password.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@
 //! address (the route's), never the wildcard. SIGHUP reads the trunks again: a removed
 //! trunk unregisters, an added one registers, and a broken file changes nothing.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

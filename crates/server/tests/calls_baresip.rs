@@ -2,9 +2,9 @@
 //! encryption and call each other through Ringfence with SRTP (negotiated end to end
 //! while SDP passes through unchanged): answered, hung up, checked from the call record.
 
-mod b2bua_support;
-mod common;
-mod phone_support;
+use crate::b2bua_support;
+use crate::common;
+use crate::phone_support;
 
 use std::time::Duration;
 

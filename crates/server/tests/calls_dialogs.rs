@@ -2,8 +2,7 @@
 //! directions, offers in the 2xx (late offer) with the answer in the ACK, and a second
 //! device answering after the first (ACK + BYE).
 
-mod b2bua_support;
-mod common;
+use crate::b2bua_support;
 
 use b2bua_support::{CallEnv, Endpoint, PW, b2bua_config, sdp};
 use ringfence_sip_types::{Method, Request};

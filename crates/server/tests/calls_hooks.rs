@@ -2,8 +2,8 @@
 //! a call gate can refuse a call before the second leg exists, an observer hears about
 //! answered and ended calls, and a call can be ended from outside (the fraud engine).
 
-mod b2bua_support;
-mod common;
+use crate::b2bua_support;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -2,8 +2,8 @@
 //! and answer (tests/sipp/call_uas_*.xml), callers authenticate and call
 //! (tests/sipp/call_uac*.xml); every test checks the call record in the store.
 
-mod b2bua_support;
-mod common;
+use crate::b2bua_support;
+use crate::common;
 
 use std::time::Duration;
 

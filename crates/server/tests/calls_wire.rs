@@ -1,8 +1,8 @@
 //! The B2BUA over raw SIP: TLS + SRTP legs, the tenant's encryption requirement, loop
 //! detection, the call cap, and what unauthenticated callers learn (nothing).
 
-mod b2bua_support;
-mod common;
+use crate::b2bua_support;
+use crate::common;
 
 use std::time::Duration;
 

@@ -10,8 +10,8 @@
 //!
 //! The last test runs real calls in parallel through the B2BUA on four shards with SIPp.
 
-mod b2bua_support;
-mod common;
+use crate::b2bua_support;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

@@ -5,10 +5,10 @@
 //! side's tone. A tshark capture on loopback during the call must show no clear RTP on
 //! either leg.
 
-mod b2bua_support;
-mod common;
-mod media_support;
-mod phone_support;
+use crate::b2bua_support;
+use crate::common;
+use crate::media_support;
+use crate::phone_support;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

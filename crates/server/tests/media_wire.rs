@@ -4,9 +4,9 @@
 //! source dropped, a silent call ended after the media timeout and recorded as such, ports
 //! released; SRTP terminated per leg with keys only on the TLS leg.
 
-mod b2bua_support;
-mod common;
-mod media_support;
+use crate::b2bua_support;
+use crate::common;
+use crate::media_support;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The registrar driven by the real tools: SIPp scenarios (tests/sipp/register*.xml) and
 //! the svwar extension scanner, against the whole server on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use common::client::normalize;
 use common::tools::{Sipp, svwar};

@@ -1,7 +1,7 @@
 //! A tenant that requires encryption: REGISTER over UDP or TCP is refused exactly like a
 //! bad password (SIPp and raw clients), over TLS it succeeds.
 
-mod common;
+use crate::common;
 
 use common::client::{Req, StreamClient, UdpClient};
 use common::tools::Sipp;

@@ -1,7 +1,7 @@
 //! The registrar, the authenticator and the core on the wire: raw SIP over UDP and TCP
 //! against the whole server running in-process on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Connection limits, timeouts, backpressure and graceful shutdown.
 
-mod transport_support;
+use crate::transport_support;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Real peers against the transports: `sipsak` (SIP over UDP and TCP) and the `openssl`
 //! command-line client (TLS protocol versions).
 
-mod transport_support;
+use crate::transport_support;
 
 use std::net::SocketAddr;
 use std::process::{Command, Output};

@@ -1,6 +1,6 @@
 //! SIP over TCP and TLS against real sockets (RFC 3261 §18.3, RFC 5626 §3.5.1).
 
-mod transport_support;
+use crate::transport_support;
 
 use std::net::SocketAddr;
 use std::time::Duration;

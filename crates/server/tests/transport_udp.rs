@@ -1,6 +1,6 @@
 //! SIP over UDP against real sockets on 127.0.0.1 and [::1] (RFC 3261 §18, RFC 3581).
 
-mod transport_support;
+use crate::transport_support;
 
 use std::net::SocketAddr;
 

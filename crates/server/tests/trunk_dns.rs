@@ -6,10 +6,7 @@
 //! the trunk's domain); a trunk host without records refuses the call with the reason in
 //! the record.
 
-mod b2bua_support;
-mod common;
-mod dns_support;
-mod trunk_support;
+use crate::trunk_support;
 
 use std::time::Duration;
 

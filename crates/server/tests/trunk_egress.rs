@@ -3,9 +3,7 @@
 //! goes through the one egress policy and the fraud engine before it leaves; refusals get
 //! a status, a reason phrase and a call record; fraud events are stored and mailed.
 
-mod b2bua_support;
-mod common;
-mod trunk_support;
+use crate::trunk_support;
 
 use std::time::Duration;
 

@@ -3,9 +3,7 @@
 //! trunk's address, and a blocked caller ID is answered without ringing anyone, counted
 //! and recorded.
 
-mod b2bua_support;
-mod common;
-mod trunk_support;
+use crate::trunk_support;
 
 use std::net::SocketAddr;
 

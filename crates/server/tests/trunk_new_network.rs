@@ -4,9 +4,7 @@
 //! `new_network` signal, named in the fraud event's explanation. SIPp registers from
 //! 127.0.0.1 and then from 127.0.1.1 (another /24 on the loopback interface).
 
-mod b2bua_support;
-mod common;
-mod trunk_support;
+use crate::trunk_support;
 
 use std::time::Duration;
 

@@ -4,9 +4,7 @@
 //! no answer) on behalf of the forwarding extension, and a callee's 3xx redirect, which is
 //! never followed.
 
-mod b2bua_support;
-mod common;
-mod trunk_support;
+use crate::trunk_support;
 
 use ringfence_store::{
     Actor, CallDirection, CallFilter, CallForwarding, CallPath, CallRecordRepo as _,

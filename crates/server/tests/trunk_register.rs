@@ -6,9 +6,7 @@
 //! and Via name the advertised address when one is set; behind NAT (the registrar's 200
 //! says it saw us elsewhere, RFC 3581) the trunk registers the address it was seen at.
 
-mod b2bua_support;
-mod common;
-mod trunk_support;
+use crate::trunk_support;
 
 use std::net::SocketAddr;
 use std::time::Duration;

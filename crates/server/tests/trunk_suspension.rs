@@ -2,9 +2,7 @@
 //! were cached by a registration a moment before (the cache keeps them 30 s), yet once the
 //! engine suspends it, its REGISTER and INVITE are refused like a wrong password.
 
-mod b2bua_support;
-mod common;
-mod trunk_support;
+use crate::trunk_support;
 
 use std::time::Duration;
 

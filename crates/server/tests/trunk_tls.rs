@@ -7,10 +7,7 @@
 //! 3263 §4.3), not after Timer B; a trunk registers with its carrier over TLS. NAPTR
 //! `SIPS+D2T` and SRV `_sips._tcp` are tested in `trunk_dns`.
 
-mod b2bua_support;
-mod common;
-mod dns_support;
-mod trunk_support;
+use crate::trunk_support;
 
 use std::time::Duration;
 

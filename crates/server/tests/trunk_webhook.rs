@@ -4,9 +4,7 @@
 //! after a 503; URLs to non-public addresses are refused unless allowed; HTTPS receivers
 //! must present a certificate the server trusts.
 
-mod b2bua_support;
-mod common;
-mod trunk_support;
+use crate::trunk_support;
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};

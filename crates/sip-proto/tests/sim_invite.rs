@@ -2,7 +2,7 @@
 //! scenario over lossy, duplicating, reordering UDP and over reliable transports.
 //! Every run checks the invariants of `sim_support::check_run`.
 
-mod sim_support;
+use crate::sim_support;
 
 use std::time::Duration;
 

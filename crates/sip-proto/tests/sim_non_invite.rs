@@ -1,7 +1,7 @@
 //! Non-INVITE transactions in the deterministic simulation (RFC 3261 §17.1.2, §17.2.2):
 //! many seeds over lossy, duplicating and reordering UDP, and over TCP.
 
-mod sim_support;
+use crate::sim_support;
 
 use std::time::Duration;
 

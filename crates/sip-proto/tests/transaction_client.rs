@@ -1,6 +1,6 @@
 //! Client transactions, RFC 3261 §17.1 figures 5 and 6 with the RFC 6026 Accepted state.
 
-mod transaction_support;
+use crate::transaction_support;
 
 use ringfence_sip_proto::Error;
 use ringfence_sip_proto::transaction::{Event, Transport, TxState};

@@ -2,7 +2,7 @@
 //! (§9.2), merged requests (§8.2.2.2), response routing (§18.2.2, RFC 3581), the server
 //! transaction cap.
 
-mod transaction_support;
+use crate::transaction_support;
 
 use ringfence_sip_proto::transaction::{
     Config, Event, FlowId, OverloadPolicy, Peer, TransactionLayer, Transport,

@@ -1,6 +1,6 @@
 //! Server transactions, RFC 3261 §17.2 figures 7 and 8 with the RFC 6026 Accepted state.
 
-mod transaction_support;
+use crate::transaction_support;
 
 use ringfence_sip_proto::Error;
 use ringfence_sip_proto::transaction::{

@@ -9,7 +9,7 @@
 //! One test per message, named by RFC section. The corpus is read from
 //! `RINGFENCE_TESTDATA` (default `../shared/testdata` beside the workspace).
 
-mod common;
+use crate::common;
 
 use ringfence_sip_types::header::Contact;
 use ringfence_sip_types::{Limit, Message, Method, ParseError, Uri};

@@ -1,7 +1,7 @@
 //! RFC 5118 "SIP Torture Test Messages for IPv6": malformed ones are rejected with the
 //! error naming the problem; the others parse, with every typed header.
 
-mod common;
+use crate::common;
 
 use ringfence_sip_types::{Host, Message, ParseError};
 
