@@ -30,7 +30,7 @@ async fn an_extension_suspended_by_fraud_control_cannot_register_or_call() {
     crate::b2bua_support::register(t.sip(), "100", port).await;
 
     // The pump: sustained abuse suspends the extension.
-    t.dial(UK, 12, 10).await;
+    t.dial(UK, 12, 10).await.assert_success();
     let mut disabled = false;
     for _ in 0..300 {
         let ext = t.env.store.get_extension(t.tenant.id, t.caller).await.unwrap().unwrap();
