@@ -2,7 +2,7 @@
 //! false-positive rate is measured through the admin API as a customer would read it.
 //!
 //! A tenant is created through the admin API (home DE, international on to FR, GB and US,
-//! business hours covering now, limits for the size of the office); fourteen extensions
+//! business hours covering now, limits for the size of the office); twenty extensions
 //! register with SIPp; a SIPp UAS plays the carrier behind a platform trunk. Each extension
 //! then makes its calls one at a time with SIPp, all extensions at once: mostly domestic
 //! (national format and E.164, landlines, mobiles, freephone), about one in ten to a few
@@ -12,9 +12,9 @@
 //! pumping premium-rate numbers must show up as an alert in the same listing, so a broken
 //! listing or filter cannot pass for "no alert".
 //!
-//! The timeline is compressed: about 140 calls in two minutes instead of a day. So the
+//! The timeline is compressed: about 140 calls in little over a minute instead of a day. So the
 //! tenant's calls-per-minute limit is set for that pace (150 a minute; a real office of
-//! fourteen phones would keep the default), and talk times are seconds, not minutes. What
+//! twenty phones would keep the default), and talk times are seconds, not minutes. What
 //! the generated week in the fraud crate (`crates/fraud/tests/office_week.rs`, engine only,
 //! simulated clock) covers and this does not: five days and 2000+ Poisson arrivals, so
 //! learned baselines and the volume-spike signal after its warm-up (8 active hours) and the
@@ -35,8 +35,8 @@ use common::pbx::*;
 use common::*;
 
 const DOMAIN: &str = "office.ringfence.test";
-const EXTENSIONS: u32 = 14;
-const CALLS_PER_EXTENSION: usize = 10;
+const EXTENSIONS: u32 = 20;
+const CALLS_PER_EXTENSION: usize = 7;
 /// A German premium-rate number (0900): refused unless a super admin allows premium.
 const PREMIUM: &str = "+499001234567";
 /// Partners abroad, in the allowed countries.
