@@ -13,6 +13,29 @@ use crate::error::StoreError;
 
 mod migrations;
 
+/// Most rows one multi-row statement takes (see [`row_chunks`]).
+pub(crate) const MAX_ROWS_PER_STATEMENT: usize = 16;
+
+/// Splits `rows` for multi-row statements: each piece is the largest power of two of rows
+/// left, up to [`MAX_ROWS_PER_STATEMENT`]. So a batch of any size uses at most five
+/// statement texts, each prepared once per connection and then reused from its cache, and
+/// no statement has many parameters: SQLite looks up each `$n` parameter by a linear scan
+/// when it prepares and binds a statement, so one statement's cost grows with the square
+/// of its parameter count (a 200-row statement spent most of its time there).
+pub(crate) fn row_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let take = rest.len().min(MAX_ROWS_PER_STATEMENT);
+        let take = 1 << take.ilog2();
+        let (chunk, tail) = rest.split_at(take);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
 // Each backend module includes the same `shared/*.rs` files on purpose (see above).
 #[allow(clippy::duplicate_mod)]
 pub(crate) mod postgres;
@@ -85,4 +108,24 @@ pub(crate) fn check_limit(limit: u32, max: u32) -> Result<i64, StoreError> {
         return Err(StoreError::invalid("limit", format!("must be 1 to {max}")));
     }
     Ok(i64::from(limit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_chunks_are_powers_of_two_up_to_the_maximum() {
+        let sizes = |n: usize| row_chunks(&vec![0u8; n]).map(<[u8]>::len).collect::<Vec<_>>();
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(7), [4, 2, 1]);
+        assert_eq!(sizes(16), [16]);
+        assert_eq!(sizes(37), [16, 16, 4, 1]);
+        for n in 0..100 {
+            let s = sizes(n);
+            assert_eq!(s.iter().sum::<usize>(), n);
+            assert!(s.iter().all(|k| k.is_power_of_two() && *k <= MAX_ROWS_PER_STATEMENT));
+        }
+    }
 }

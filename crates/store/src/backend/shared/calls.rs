@@ -99,9 +99,6 @@ fn bind_record<'q>(
         .bind(r.forward_reason.map(ForwardReason::as_str))
 }
 
-/// Records per multi-row insert: 20 parameters each, well under both backends' limits.
-const RECORDS_PER_STATEMENT: usize = 100;
-
 /// Inserts several records in one statement on `conn`; returns the ids inserted. A record
 /// whose tenant is gone or one of whose extensions is not in its tenant is skipped (the
 /// checks are part of the statement, so no constraint error aborts the others).
@@ -202,7 +199,7 @@ impl CallRecordRepo for SqlStore<Db> {
         }
         let mut tx = begin_write(&self.pool).await?;
         let mut stored = std::collections::HashSet::new();
-        for chunk in valid.chunks(RECORDS_PER_STATEMENT) {
+        for chunk in crate::backend::row_chunks(&valid) {
             stored.extend(insert_many(&mut tx, chunk).await?);
         }
         tx.commit().await?;

@@ -77,9 +77,6 @@ async fn remove_on(
     Ok(done.rows_affected() > 0)
 }
 
-/// Rows per multi-row statement: 13 parameters each, well under both backends' limits.
-const ROWS_PER_STATEMENT: usize = 200;
-
 fn change_key(change: &BindingChange) -> (ExtensionId, &str) {
     match change {
         BindingChange::Upsert(b) => (b.extension_id, b.contact_uri.as_str()),
@@ -102,7 +99,7 @@ async fn apply_run(
             BindingChange::Remove { .. } => None,
         })
         .collect();
-    for chunk in upserts.chunks(ROWS_PER_STATEMENT) {
+    for chunk in crate::backend::row_chunks(&upserts) {
         let stored = upsert_many(conn, chunk.iter().map(|(_, b)| *b)).await?;
         for (i, b) in chunk {
             if !stored.contains(&(b.extension_id, b.contact_uri.clone())) {
@@ -119,7 +116,7 @@ async fn apply_run(
             BindingChange::Upsert(_) => None,
         })
         .collect();
-    for chunk in removes.chunks(ROWS_PER_STATEMENT) {
+    for chunk in crate::backend::row_chunks(&removes) {
         remove_many(conn, chunk).await?;
     }
     Ok(())
