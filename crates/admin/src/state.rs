@@ -42,7 +42,8 @@ impl Default for AdminConfig {
 /// keeps credentials and tenant policy for a few seconds, and a disabled extension or a
 /// reset password must stop working at once, not when the cache entry ages out.
 pub trait ChangeListener: Send + Sync + 'static {
-    /// An extension's credentials, enabled flag or existence changed.
+    /// An extension's credentials, enabled flag, calling restrictions, forwarding or
+    /// existence changed.
     fn extension_changed(&self, domain: &str, number: &str);
     /// A tenant's settings (encryption, networks, policy) or existence changed.
     fn tenant_changed(&self, domain: &str);

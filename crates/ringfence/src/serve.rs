@@ -340,7 +340,8 @@ async fn stop_media(media: Option<&(Arc<MediaAnchor>, tokio::task::JoinHandle<()
 }
 
 /// Forgets the SIP authenticator's cached credentials and tenant policy when the admin API
-/// changes them, so a disabled extension or a reset password stops working at once.
+/// changes them, so a disabled extension or a reset password stops working at once. The
+/// B2BUA's cached extensions (restrictions, forwarding) follow the same invalidations.
 struct SipCacheInvalidator(Arc<ringfence_server::auth::Authenticator>);
 
 impl ringfence_admin::ChangeListener for SipCacheInvalidator {

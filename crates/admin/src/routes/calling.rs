@@ -78,6 +78,7 @@ pub(crate) async fn put_restrictions(
     let restrictions = req.into_store(&tenant.settings)?;
     let ext =
         state.store().set_calling_restrictions(tenant.id, ext.id, &restrictions, &p.actor).await?;
+    state.listener().extension_changed(tenant.domain.as_str(), ext.number.as_str());
     Ok(axum::Json((&ext.restrictions).into()))
 }
 
@@ -126,5 +127,6 @@ pub(crate) async fn put_forwarding(
         }
     }
     let ext = state.store().set_call_forwarding(tenant.id, ext.id, &forwarding, &p.actor).await?;
+    state.listener().extension_changed(tenant.domain.as_str(), ext.number.as_str());
     Ok(axum::Json((&ext.forwarding).into()))
 }

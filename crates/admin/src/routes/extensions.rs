@@ -100,6 +100,8 @@ pub(crate) async fn create_extension(
         &p.actor,
     )
     .await?;
+    // A lookup of this number made before it existed may be cached as "no such extension".
+    state.listener().extension_changed(tenant.domain.as_str(), ext.number.as_str());
     Ok(created(CreatedExtension {
         sip: SipSecret {
             username: ext.number.to_string(),

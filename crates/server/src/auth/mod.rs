@@ -38,7 +38,7 @@
 //! `stale=true` (RFC 7616 §3.3), which tells only a party that already knows the password
 //! something it knows.
 
-mod cache;
+pub(crate) mod cache;
 mod observer;
 mod policy;
 mod source;
@@ -161,6 +161,10 @@ pub struct Authenticator {
     accounts: TtlMap<(String, String), Option<Arc<Account>>>,
     source: Arc<dyn AccountSource>,
     observer: Arc<dyn AuthObserver>,
+    /// Bumped by every invalidation (see [`Authenticator::cache_generation`]).
+    generation: std::sync::atomic::AtomicU64,
+    cache_ttl: std::time::Duration,
+    cache_capacity: usize,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -205,6 +209,9 @@ impl Authenticator {
             accounts: TtlMap::new(config.cache_capacity, config.cache_ttl),
             source,
             observer,
+            generation: std::sync::atomic::AtomicU64::new(0),
+            cache_ttl: config.cache_ttl,
+            cache_capacity: config.cache_capacity,
         }
     }
 
@@ -380,12 +387,14 @@ impl Authenticator {
     /// Forgets what is cached about extension `number` of `domain` (after its password,
     /// enabled flag or deletion changed). The admin API calls this.
     pub fn invalidate_extension(&self, domain: &str, number: &str) {
+        self.bump_generation();
         self.accounts.remove(&(domain.to_ascii_lowercase(), number.to_owned()));
     }
 
     /// Forgets what is cached about `domain` and all its extensions (after the tenant's
     /// settings changed, or it was created or deleted).
     pub fn invalidate_tenant(&self, domain: &str) {
+        self.bump_generation();
         let domain = domain.to_ascii_lowercase();
         self.tenants.remove(&domain);
         self.accounts.retain(|(d, _)| *d != domain);
@@ -393,8 +402,33 @@ impl Authenticator {
 
     /// Forgets everything cached.
     pub fn invalidate_all(&self) {
+        self.bump_generation();
         self.tenants.retain(|_| false);
         self.accounts.retain(|_| false);
+    }
+
+    /// Counts the invalidations so far. Other caches of what the store says about
+    /// extensions and tenants (the B2BUA's extension cache) follow the same invalidations
+    /// without a list of their own: they note this value before a store read, tag what
+    /// they cache with it, and use an entry only while the value has not moved on.
+    pub fn cache_generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// How long a cached lookup lives (`auth.cache_ttl`), for caches that follow this one.
+    pub fn cache_ttl(&self) -> std::time::Duration {
+        self.cache_ttl
+    }
+
+    /// How many lookups the cache holds at most (`auth.cache_capacity`).
+    pub fn cache_capacity(&self) -> usize {
+        self.cache_capacity
+    }
+
+    /// Bumped before the entries go, so a lookup that read the store before the change
+    /// cannot cache what it read under the new value.
+    fn bump_generation(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 

@@ -216,7 +216,7 @@ impl B2buaBuilder {
                 core: ctx.core.clone(),
                 auth: ctx.auth.clone(),
                 registrar: ctx.registrar.clone(),
-                store: self.store,
+                store: Arc::new(store::CachedExtensions::new(self.store, ctx.auth.clone())),
                 sdp: self.sdp,
                 gate: self.gate,
                 observer: self.observer,
