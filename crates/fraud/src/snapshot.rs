@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::meters;
-use crate::state::{Containment, Daily, Profile, TenantState};
+use crate::state::{Containment, Daily, Profile, TenantState, is_default};
 use crate::{ExtensionId, TenantConfig, TenantId, Timestamp};
 
 /// Snapshot format version.
@@ -45,6 +45,7 @@ pub struct ExtensionSnapshot {
     /// Local day number the counters belong to.
     pub day: i64,
     /// Containment in force.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub containment: Containment,
     #[serde(flatten)]
     pub(crate) state: Persisted,
@@ -53,7 +54,9 @@ pub struct ExtensionSnapshot {
 /// Counters and baselines (opaque to the driver).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Persisted {
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) daily: Daily,
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) profile: Profile,
 }
 

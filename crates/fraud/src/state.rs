@@ -26,6 +26,13 @@ pub(crate) const DIALLED_RING: usize = 16;
 /// Window for refusals and violations.
 pub(crate) const TEN_MINUTES_MS: u64 = 600_000;
 
+/// Whether a snapshot field holds its default value: such fields are left out of the saved
+/// state (most extensions have registered but never called, and the state of every one
+/// is saved each time) and come back as their default when it is read.
+pub(crate) fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
 /// Whether an extension's calls are held back until an administrator clears it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
@@ -48,14 +55,21 @@ pub enum Containment {
 /// Counters of the current local day.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Daily {
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) calls: u32,
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) used: Used,
     /// Distinct international destinations (as [`dest_key`]).
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) destinations: CappedSet<u64>,
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) warned_intl: bool,
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) warned_spend: bool,
     /// A cap was reported today: later refusals for it are only logged.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) capped_intl: bool,
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) capped_spend: bool,
 }
 
@@ -63,18 +77,25 @@ pub(crate) struct Daily {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Profile {
     /// Hour number of `hour_calls`.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) hour: i64,
     /// Calls placed in that hour so far.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) hour_calls: u32,
     /// Calls per active hour.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) hourly: Ewma,
     /// Distinct international destinations per active day.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) destinations: Ewma,
     /// Countries called (as [`country_key`]).
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) countries: CappedSet<u16>,
     /// Networks registered from (as [`network_key`]); extensions only.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) networks: CappedSet<u64>,
     /// Calls per local hour of day (halved when one nears the maximum).
+    #[serde(default, skip_serializing_if = "is_default")]
     pub(crate) hours: [u16; 24],
 }
 

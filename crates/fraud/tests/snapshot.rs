@@ -193,3 +193,22 @@ fn configuration_is_checked_and_parsed_strictly() {
     assert!(serde_json::from_str::<TenantConfig>(r#"{"limits":{"bogus":1}}"#).is_err());
     let _ = Measure::Score.as_str();
 }
+
+/// Most extensions only ever register: what is saved for them is their networks and little
+/// else (the whole state is saved every minute), and it comes back whole.
+#[test]
+fn an_extension_that_only_registered_saves_little() {
+    let (mut h, t, now) = busy_day();
+    for e in 100..1100u128 {
+        h.engine.registration(at(now), t.id, ExtensionId(e), "198.51.100.20".parse().unwrap());
+    }
+    let snap = h.engine.snapshot(at(now));
+    let one = snap.tenants[0].extensions.iter().find(|x| x.extension == ExtensionId(100)).unwrap();
+    let one = serde_json::to_string(one).unwrap();
+    assert!(one.len() < 100, "{one}");
+    assert!(one.contains("networks"), "{one}");
+    let all = serde_json::to_string(&snap).unwrap();
+    assert!(all.len() < 1000 * 100 + 2000, "{} bytes", all.len());
+    let again = restored(&snap).engine.snapshot(at(now));
+    assert_eq!(snap, again);
+}
