@@ -92,7 +92,9 @@ impl SqlStore<Db> {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("secure_delete", "ON");
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        // SQLite takes one writer at a time, and the server caches what it reads most; each
+        // connection is a thread (with its own malloc arena), so a few are enough.
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         super::migrations::migrator(super::migrations::SQLITE).run(&pool).await?;
         let platform = common::platform_cipher(&pool, &master).await?;
         Ok(Self { pool, master: Arc::new(master), platform: Arc::new(platform) })
