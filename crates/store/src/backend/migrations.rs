@@ -1,6 +1,6 @@
 //! The schema migrations, embedded in the binary at compile time.
 //!
-//! Each backend's files are listed here by name. Version, description and checksum are
+//! The files are listed here once, by name (both backends have the same names). Version, description and checksum are
 //! derived exactly as sqlx derives them from a migrations directory (the same code the
 //! `migrate!` macro ran at compile time), so a database migrated by any earlier build
 //! validates. Building the migrator here rather than with the macro keeps sqlx's
@@ -16,22 +16,20 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 /// `(file name, contents)` of each migration of one backend, oldest first.
 pub(crate) type Files = &'static [(&'static str, &'static str)];
 
+/// Both backends have one file of each name (in `migrations/sqlite` and
+/// `migrations/postgres`): the list is written once.
 macro_rules! embed {
-    ($dir:literal: $($file:literal),+ $(,)?) => {
-        &[$(($file, include_str!(concat!("../../migrations/", $dir, "/", $file)))),+]
+    ($($file:literal),+ $(,)?) => {
+        /// SQLite's migrations.
+        pub(crate) const SQLITE: Files =
+            &[$(($file, include_str!(concat!("../../migrations/sqlite/", $file)))),+];
+        /// PostgreSQL's migrations.
+        pub(crate) const POSTGRES: Files =
+            &[$(($file, include_str!(concat!("../../migrations/postgres/", $file)))),+];
     };
 }
 
-pub(crate) const SQLITE: Files = embed!("sqlite":
-    "0001_initial.sql",
-    "0002_guard_rules.sql",
-    "0003_fraud.sql",
-    "0004_calling_rules.sql",
-    "0005_webhooks.sql",
-    "0006_call_forwarded_by.sql",
-);
-
-pub(crate) const POSTGRES: Files = embed!("postgres":
+embed!(
     "0001_initial.sql",
     "0002_guard_rules.sql",
     "0003_fraud.sql",
