@@ -131,16 +131,11 @@ impl CachedExtensions {
         map.get(key, Instant::now()).filter(|(g, _)| *g == generation).map(|(_, e)| e)
     }
 
-    /// Caches `found` under both keys, tagged with the generation read before the lookup.
-    fn keep(&self, tenant: TenantId, generation: u64, found: &Option<Extension>) {
+    /// Caches `found` by id (when there is one), tagged with the generation read before
+    /// the lookup.
+    fn keep_by_id(&self, tenant: TenantId, generation: u64, found: &Option<Extension>) {
         if let Some(e) = found {
-            let now = Instant::now();
-            self.by_number.insert(
-                (tenant, e.number.as_str().to_owned()),
-                (generation, found.clone()),
-                now,
-            );
-            self.by_id.insert((tenant, e.id), (generation, found.clone()), now);
+            self.by_id.insert((tenant, e.id), (generation, found.clone()), Instant::now());
         }
     }
 }
@@ -158,10 +153,9 @@ impl CallStore for CachedExtensions {
                 return Ok(hit);
             }
             let found = self.inner.extension_by_number(tenant, number).await?;
-            if found.is_none() {
-                self.by_number.insert(key, (generation, None), Instant::now());
-            }
-            self.keep(tenant, generation, &found);
+            // Unknown numbers are kept too.
+            self.by_number.insert(key, (generation, found.clone()), Instant::now());
+            self.keep_by_id(tenant, generation, &found);
             Ok(found)
         })
     }
@@ -177,7 +171,11 @@ impl CallStore for CachedExtensions {
                 return Ok(hit);
             }
             let found = self.inner.extension(tenant, id).await?;
-            self.keep(tenant, generation, &found);
+            self.by_id.insert((tenant, id), (generation, found.clone()), Instant::now());
+            if let Some(e) = &found {
+                let key = (tenant, e.number.as_str().to_owned());
+                self.by_number.insert(key, (generation, found.clone()), Instant::now());
+            }
             Ok(found)
         })
     }
