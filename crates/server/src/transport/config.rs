@@ -18,6 +18,7 @@ use super::error::TransportError;
 /// | `tcp` | `["0.0.0.0:5060"]` | |
 /// | `tls` | `["0.0.0.0:5061"]` | RFC 3261 §26.2; needs a certificate |
 /// | `udp_sockets_per_addr` | 1 | sockets bound per UDP address with `SO_REUSEPORT`, one receive task each; the kernel spreads peers over them |
+/// | `udp_buffer_bytes` | 4194304 | receive and send buffer asked for each UDP socket; the kernel caps it at `net.core.rmem_max` / `wmem_max` (a warning says so); 0 keeps the system default. The default 208 KiB holds about 10 ms of a busy server's datagrams: a short pause of the receiving task then drops requests, which come back as retransmissions |
 /// | `limits` | [`Limits::DEFAULT`] | message size 64 KiB, 128 headers, ... |
 /// | `max_connections` | 4096 | open TCP/TLS connections in total (accepted and outgoing) |
 /// | `max_connections_per_ip` | 128 | accepted connections from one address; raise for large offices behind one NAT address |
@@ -38,6 +39,8 @@ pub struct TransportConfig {
     pub tls: Vec<SocketAddr>,
     /// Sockets bound per UDP address (`SO_REUSEPORT`), each with its own receive task.
     pub udp_sockets_per_addr: usize,
+    /// `SO_RCVBUF` and `SO_SNDBUF` asked for each UDP socket, in bytes (0: the system's).
+    pub udp_buffer_bytes: usize,
     /// Parse limits for every message received.
     #[serde(deserialize_with = "limits")]
     pub limits: Limits,
@@ -71,6 +74,7 @@ impl Default for TransportConfig {
             tcp: vec![any4(5060)],
             tls: vec![any4(5061)],
             udp_sockets_per_addr: 1,
+            udp_buffer_bytes: 4 * 1024 * 1024,
             limits: Limits::DEFAULT,
             max_connections: 4096,
             max_connections_per_ip: 128,
@@ -95,6 +99,11 @@ impl TransportConfig {
         let err = |m| Err(TransportError::Config(m));
         if !(1..=64).contains(&self.udp_sockets_per_addr) {
             return err("udp_sockets_per_addr must be between 1 and 64");
+        }
+        if self.udp_buffer_bytes != 0 && !(65_536..=268_435_456).contains(&self.udp_buffer_bytes) {
+            return err(
+                "udp_buffer_bytes must be 0 (the system default) or between 65536 and 268435456",
+            );
         }
         if self.max_connections == 0 || self.max_connections_per_ip == 0 {
             return err("connection limits must be at least 1");
@@ -175,6 +184,7 @@ mod tests {
             tcp = []
             tls = ["127.0.0.1:5061"]
             udp_sockets_per_addr = 2
+            udp_buffer_bytes = 1048576
             max_connections = 100
             max_connections_per_ip = 10
             idle_timeout = 120
@@ -192,6 +202,7 @@ mod tests {
         assert!(c.udp[1].is_ipv6() && c.tcp.is_empty());
         assert_eq!(c.idle_timeout, Duration::from_secs(120));
         assert_eq!(c.limits.max_message_size, 8192);
+        assert_eq!(c.udp_buffer_bytes, 1 << 20);
         assert_eq!(c.limits.max_headers, Limits::DEFAULT.max_headers, "unset limits default");
         let empty: TransportConfig = toml::from_str("").unwrap();
         assert_eq!(empty, TransportConfig::default());
@@ -209,5 +220,8 @@ mod tests {
         assert!(c.validate().unwrap_err().to_string().contains("write_queue_bytes"));
         let c = TransportConfig { udp_sockets_per_addr: 0, ..Default::default() };
         assert!(c.validate().is_err());
+        let c = TransportConfig { udp_buffer_bytes: 1000, ..Default::default() };
+        assert!(c.validate().unwrap_err().to_string().contains("udp_buffer_bytes"));
+        TransportConfig { udp_buffer_bytes: 0, ..Default::default() }.validate().unwrap();
     }
 }

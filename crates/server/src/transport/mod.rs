@@ -278,7 +278,7 @@ impl TransportsBuilder {
         let bind_err = |kind, addr| move |source| TransportError::Bind { kind, addr, source };
         let mut udp_bound = Vec::new();
         for &addr in &config.udp {
-            let sockets = udp::bind(addr, config.udp_sockets_per_addr)
+            let sockets = udp::bind(addr, config.udp_sockets_per_addr, config.udp_buffer_bytes)
                 .map_err(bind_err(TransportKind::Udp, addr))?;
             udp_bound.push(sockets);
         }

@@ -30,8 +30,9 @@ fn send_now(socket: &UdpSocket, data: &[u8], dest: SocketAddr) -> io::Result<usi
 }
 
 /// Binds `count` sockets to `addr` (the first one picks the port when `addr` has port 0).
-/// IPv6 sockets are IPv6-only, so `0.0.0.0:p` and `[::]:p` can both be bound.
-pub(crate) fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<UdpSocket>> {
+/// IPv6 sockets are IPv6-only, so `0.0.0.0:p` and `[::]:p` can both be bound. Each asks
+/// for `buffer` bytes of receive and send buffer (0: the system default).
+pub(crate) fn bind(addr: SocketAddr, count: usize, buffer: usize) -> io::Result<Vec<UdpSocket>> {
     let mut sockets = Vec::with_capacity(count);
     let mut bind_to = addr;
     for _ in 0..count {
@@ -42,6 +43,20 @@ pub(crate) fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<UdpSocket>>
         if count > 1 {
             reuse_port(&s)?;
         }
+        if buffer > 0 {
+            let granted = set_buffers(&s, buffer)?;
+            if sockets.is_empty() && (granted.0 < buffer || granted.1 < buffer) {
+                tracing::warn!(
+                    %addr,
+                    asked = buffer,
+                    receive = granted.0,
+                    send = granted.1,
+                    "UDP socket buffers are smaller than configured: raise net.core.rmem_max \
+                     and net.core.wmem_max (sysctl) to at least sip.udp_buffer_bytes, or a \
+                     burst of traffic is dropped and has to be retransmitted"
+                );
+            }
+        }
         s.set_nonblocking(true)?;
         s.bind(&bind_to.into())?;
         let socket = UdpSocket::from_std(s.into())?;
@@ -49,6 +64,16 @@ pub(crate) fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<UdpSocket>>
         sockets.push(socket);
     }
     Ok(sockets)
+}
+
+/// Asks for `bytes` of receive and send buffer and returns what was granted (receive,
+/// send). Linux caps the request at `net.core.rmem_max` / `wmem_max` and reports twice
+/// what it grants, its bookkeeping included.
+fn set_buffers(s: &Socket, bytes: usize) -> io::Result<(usize, usize)> {
+    s.set_recv_buffer_size(bytes)?;
+    s.set_send_buffer_size(bytes)?;
+    let (recv, send) = (s.recv_buffer_size()?, s.send_buffer_size()?);
+    Ok(if cfg!(target_os = "linux") { (recv / 2, send / 2) } else { (recv, send) })
 }
 
 #[cfg(unix)]
@@ -146,5 +171,39 @@ fn flow_error(shared: &Shared, flow: FlowId) -> TransportError {
             TransportError::FlowKindMismatch { flow, actual, requested: TransportKind::Udp }
         }
         super::table::Lookup::Missing => TransportError::FlowGone(flow),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the kernel grants at most (`None` off Linux).
+    fn kernel_max(name: &str) -> Option<usize> {
+        std::fs::read_to_string(format!("/proc/sys/net/core/{name}")).ok()?.trim().parse().ok()
+    }
+
+    /// Regression: the sockets kept the system's 208 KiB receive buffer, which the SIP load
+    /// benchmark overflowed at 10000 REGISTERs per second (retransmissions, then failures).
+    #[tokio::test]
+    async fn sockets_get_the_configured_buffers_up_to_the_kernel_limit() {
+        let asked = 1 << 20;
+        let sockets = bind("127.0.0.1:0".parse().unwrap(), 2, asked).unwrap();
+        for s in &sockets {
+            let s = SockRef::from(s);
+            let (recv, send) = (s.recv_buffer_size().unwrap(), s.send_buffer_size().unwrap());
+            if let (Some(rmax), Some(wmax)) = (kernel_max("rmem_max"), kernel_max("wmem_max")) {
+                // Linux reports twice what it grants.
+                assert_eq!(recv / 2, asked.min(rmax), "receive buffer");
+                assert_eq!(send / 2, asked.min(wmax), "send buffer");
+            } else {
+                assert!(recv > 0 && send > 0);
+            }
+        }
+        // 0 leaves the system default alone (reported as it is, not doubled).
+        let plain = bind("127.0.0.1:0".parse().unwrap(), 1, 0).unwrap();
+        if let Some(default) = kernel_max("rmem_default") {
+            assert_eq!(SockRef::from(&plain[0]).recv_buffer_size().unwrap(), default);
+        }
     }
 }
