@@ -51,8 +51,8 @@ impl ServerConfig {
 /// | --- | --- | --- |
 /// | `server_header` | none | the `Server` header of our responses; none at all by default, so a scanner learns no product or version (topology hiding) |
 /// | `shutdown_grace` | 5 | seconds live transactions may take to finish after shutdown begins; new requests get 503 meanwhile |
-/// | `max_server_transactions` | 262144 | beyond it new requests get 503 with Retry-After. Over UDP a finished non-INVITE transaction is kept for Timer J (64 × T1 = 32 s) to answer retransmissions, so the cap also bounds the sustained rate: a challenge ends its transaction at once (RFC 3261 §8.2.7), so a REGISTER with its challenge keeps one transaction, 262144 / 32 s = 8192 registrations per second (65536 capped it at 1024/s when the challenge was kept too, found by the SIP load benchmark). A finished transaction takes about 0.7 KB plus its final response (a 200 to REGISTER lists every binding of the extension), so at most about 300 MiB when full |
-/// | `max_client_transactions` | 65536 | requests the server may have outstanding at once |
+/// | `max_server_transactions` | 524288 | beyond it new requests get 503 with Retry-After. Over UDP a finished non-INVITE transaction is kept for Timer J (64 × T1 = 32 s) to answer retransmissions, and an answered INVITE for Timer L (RFC 6026, also 32 s), so the cap also bounds the sustained rate: a challenge ends its transaction at once (RFC 3261 §8.2.7), so a REGISTER with its challenge keeps one transaction, 524288 / 32 s = 16384 registrations per second; a call keeps two (INVITE and BYE), 8192 calls per second. 65536 capped registrations at 1024/s when the challenge was kept too, and 262144 at 8192/s: both found by the SIP load benchmark, whose 10-second steps at 12000/s then met 503s from the transactions the earlier steps left. A finished transaction takes about 0.7 KB with a one-contact 200 (a 200 to REGISTER lists every binding of the extension), so about 350 MiB when full, given back to the system once the load passes |
+/// | `max_client_transactions` | 262144 | requests the server may have outstanding at once. An INVITE it sent that was answered 2xx is kept for Timer M (RFC 6026, 64 × T1 = 32 s over UDP, to pass on retransmitted 2xx) and a BYE for Timer K (5 s), so a call between extensions keeps its callee leg's transactions 37 s: 262144 sustains about 7000 calls per second. 65536 capped calls at about 1770 per second (found by the SIP load benchmark: `480` to the callers beyond it) |
 /// | `shards` | 0 | core shards: tasks that each own the transactions of some Call-IDs, so matching and dispatch use every CPU; 0 means one per CPU (at most 64). The transaction caps are split among them |
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -75,8 +75,8 @@ impl Default for CoreConfig {
         CoreConfig {
             server_header: None,
             shutdown_grace: Duration::from_secs(5),
-            max_server_transactions: 262_144,
-            max_client_transactions: 65_536,
+            max_server_transactions: 524_288,
+            max_client_transactions: 262_144,
             shards: 0,
         }
     }
@@ -283,11 +283,24 @@ mod tests {
 
     /// Regression: with 65536 server transactions, each kept 32 s after its final
     /// response over UDP (Timer J), registrations with a challenge were capped at
-    /// 1024/s sustained and the SIP load benchmark saw 503s at 2000/s.
+    /// 1024/s sustained and the SIP load benchmark saw 503s at 2000/s; with 262144, at
+    /// 8192/s, and its ramp saw 503s at 12000/s. A challenged REGISTER keeps one
+    /// transaction (the challenge's ends at once), a call two (INVITE and BYE).
     #[test]
-    fn default_transaction_cap_sustains_4096_challenged_registrations_per_second() {
+    fn default_transaction_cap_sustains_16384_registrations_or_8192_calls_per_second() {
         let timer_j_secs = 64 * 500 / 1000;
-        let per_second = ServerConfig::default().core.max_server_transactions / timer_j_secs / 2;
+        let per_second = ServerConfig::default().core.max_server_transactions / timer_j_secs;
+        assert!(per_second >= 16384, "{per_second}");
+        assert!(per_second / 2 >= 8192, "{per_second}");
+    }
+
+    /// Regression: with 65536 client transactions, the callee leg of every call (its
+    /// INVITE kept 32 s for Timer M, its BYE 5 s for Timer K) capped calls at about 1770
+    /// per second, and the SIP load benchmark's callers got 480 beyond it.
+    #[test]
+    fn default_client_transaction_cap_sustains_4096_calls_per_second() {
+        let per_call_secs = 64 * 500 / 1000 + 5;
+        let per_second = ServerConfig::default().core.max_client_transactions / per_call_secs;
         assert!(per_second >= 4096, "{per_second}");
     }
 
