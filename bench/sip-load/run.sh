@@ -8,8 +8,8 @@
 #                          -> pause -> BYE -> 200, per second
 #   options:
 #     --rates "500 1000 ..."  offered rates (calls/s), in order [register: 500 1000
-#                         1500 2000 3000 4000 6000 8000 10000 12000; call: 100 200 300 500 750
-#                         1000 1500 2000 3000]
+#                         2000 4000 6000 8000 10000 12000 14000 16000 20000; call: 100 300 500
+#                         1000 1500 2000 2500 3000 4000]
 #     --duration S        seconds per step [10]
 #     --pause-ms MS       call hold time between ACK and BYE [1000]
 #     --transport un|u1   SIPp UDP mode [un]: a socket per call (see README)
@@ -51,8 +51,8 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 case $SCENARIO in
-    register) : "${RATES:=500 1000 1500 2000 3000 4000 6000 8000 10000 12000}" ;;
-    call) : "${RATES:=100 200 300 500 750 1000 1500 2000 3000}" ;;
+    register) : "${RATES:=500 1000 2000 4000 6000 8000 10000 12000 14000 16000 20000}" ;;
+    call) : "${RATES:=100 300 500 1000 1500 2000 2500 3000 4000}" ;;
 esac
 case $SCENARIO in register|call) ;; *) die "unknown scenario '$SCENARIO' (register or call)" ;; esac
 case $TRANSPORT in un|u1) ;; *) die "--transport must be un or u1" ;; esac
