@@ -86,7 +86,7 @@ pub(super) struct Shard {
     server_header: Option<String>,
     grace: Duration,
     /// Owners of client transactions, until the transaction ends.
-    clients: HashMap<TxId, mpsc::UnboundedSender<ClientEvent>>,
+    clients: HashMap<TxId, mpsc::UnboundedSender<Box<ClientEvent>>>,
     /// Client transactions without a final response.
     clients_open: HashSet<TxId>,
     /// Server transactions without a final response.
@@ -339,7 +339,7 @@ impl Shard {
                     self.clients_open.remove(&tx);
                 }
                 if let Some(owner) = self.clients.get(&tx) {
-                    let _ = owner.send(ClientEvent::Response(response));
+                    let _ = owner.send(Box::new(ClientEvent::Response(response)));
                 }
             }
             Event::Ack { tx, request, source } => {
@@ -393,7 +393,7 @@ impl Shard {
     ) {
         if let Some(owner) = self.clients.get(&tx) {
             self.clients_open.remove(&tx);
-            let _ = owner.send(client);
+            let _ = owner.send(Box::new(client));
         } else {
             self.awaiting.remove(&tx);
             if self.call_txs.contains(&tx) {

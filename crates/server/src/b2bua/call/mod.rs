@@ -182,7 +182,7 @@ pub(crate) struct Call {
     sh: Arc<Shared>,
     id: CallRef,
     inbox: Inbox,
-    rx: mpsc::UnboundedReceiver<Input>,
+    rx: mpsc::UnboundedReceiver<Box<Input>>,
     a: CallerLeg,
     parties: Option<Parties>,
     log: CallLog,
@@ -244,7 +244,7 @@ impl Call {
         sh: Arc<Shared>,
         id: CallRef,
         inbox: Inbox,
-        rx: mpsc::UnboundedReceiver<Input>,
+        rx: mpsc::UnboundedReceiver<Box<Input>>,
         a: CallerLeg,
     ) -> Call {
         let (invite, source) = (&a.invite, a.source);
@@ -319,7 +319,7 @@ impl Call {
             let deadline = self.next_deadline();
             tokio::select! {
                 input = self.rx.recv() => match input {
-                    Some(i) => self.on_input(i).await,
+                    Some(i) => self.on_input(*i).await,
                     None => break,
                 },
                 () = sleep_until(deadline) => self.on_timer().await,
@@ -737,16 +737,16 @@ async fn forward(
 ) {
     let mut dismissed = false;
     while let Some(event) = ctx.next().await {
-        if let Err(mpsc::error::SendError(Input::Client {
-            event: ClientEvent::Response(r), ..
-        })) = inbox.send(Input::Client { id, event })
+        if let Err(mpsc::error::SendError(input)) =
+            inbox.send(Box::new(Input::Client { id, event }))
+            && let Input::Client { event: ClientEvent::Response(r), .. } = *input
             && r.status.is_success()
             && let Some(peer) = orphan
         {
             orphan_answer(&sh, Some(&mut dismissed), r, peer);
         }
     }
-    let _ = inbox.send(Input::ClientDone { id });
+    let _ = inbox.send(Box::new(Input::ClientDone { id }));
 }
 
 /// ACKs a 2xx to one of our INVITEs that no call wants any more and ends its dialog
