@@ -22,7 +22,9 @@
 #   KAMAILIO_DB_MODE=2         usrloc db_mode: 0 memory, 1 write-through, 2 write-back
 #   KAMAILIO_UL_TIMER=10       usrloc timer (write-back flush) interval, seconds
 #   BENCH_SOCKBUF=4194304      UDP socket buffer bytes: SIPp -buff_size and Kamailio -b
-#                              (its receive-buffer probing limit); net.core.rmem_max caps it
+#                              (its receive-buffer probing limit); net.core.rmem_max caps it.
+#                              Ringfence asks for the same 4 MiB by its own default
+#                              ([sip.transport] udp_buffer_bytes): change both together
 #   RINGFENCE_BIN              path of the ringfence binary (target ringfence)
 #   RINGFENCE_PROVISION_BIN    the binary whose CLI provisions the data directory
 #                              [RINGFENCE_BIN]; the cache is keyed by its hash, so pointing

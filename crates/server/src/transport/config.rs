@@ -18,7 +18,7 @@ use super::error::TransportError;
 /// | `tcp` | `["0.0.0.0:5060"]` | |
 /// | `tls` | `["0.0.0.0:5061"]` | RFC 3261 §26.2; needs a certificate |
 /// | `udp_sockets_per_addr` | 1 | sockets bound per UDP address with `SO_REUSEPORT`, one receive task each; the kernel spreads peers over them |
-/// | `udp_buffer_bytes` | 4194304 | receive and send buffer asked for each UDP socket; the kernel caps it at `net.core.rmem_max` / `wmem_max` (a warning says so); 0 keeps the system default. The default 208 KiB holds about 10 ms of a busy server's datagrams: a short pause of the receiving task then drops requests, which come back as retransmissions |
+/// | `udp_buffer_bytes` | 4194304 | receive and send buffer asked for each UDP socket; the kernel caps it at `net.core.rmem_max` / `wmem_max` (the server warns when the receive buffer is capped; some systems refuse too large a size, and the default is kept with a warning); 0 keeps the system default. The system default (208 KiB on Linux) holds about 10 ms of a busy server's datagrams: a short pause of the receiving task then drops requests, which come back as retransmissions |
 /// | `limits` | [`Limits::DEFAULT`] | message size 64 KiB, 128 headers, ... |
 /// | `max_connections` | 4096 | open TCP/TLS connections in total (accepted and outgoing) |
 /// | `max_connections_per_ip` | 128 | accepted connections from one address; raise for large offices behind one NAT address |

@@ -43,19 +43,31 @@ pub(crate) fn bind(addr: SocketAddr, count: usize, buffer: usize) -> io::Result<
         if count > 1 {
             reuse_port(&s)?;
         }
-        if buffer > 0 {
-            let granted = set_buffers(&s, buffer)?;
-            if sockets.is_empty() && (granted.0 < buffer || granted.1 < buffer) {
-                tracing::warn!(
+        if buffer > 0 && sockets.is_empty() {
+            // Said once per address. Only the receive side is reported: datagrams that
+            // arrive while the receiving task waits pile up there; sends leave at once.
+            match set_buffers(&s, buffer) {
+                Ok((receive, _)) if receive < buffer => tracing::warn!(
                     %addr,
                     asked = buffer,
-                    receive = granted.0,
-                    send = granted.1,
-                    "UDP socket buffers are smaller than configured: raise net.core.rmem_max \
-                     and net.core.wmem_max (sysctl) to at least sip.udp_buffer_bytes, or a \
-                     burst of traffic is dropped and has to be retransmitted"
-                );
+                    receive,
+                    "UDP receive buffer is smaller than configured: raise net.core.rmem_max \
+                     (sysctl) to at least [sip.transport] udp_buffer_bytes, or a burst of \
+                     traffic is dropped and has to be retransmitted"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(
+                    %addr,
+                    asked = buffer,
+                    error = %e,
+                    "UDP socket buffers refused (some systems reject sizes above their \
+                     limit): the system default is kept; lower [sip.transport] \
+                     udp_buffer_bytes or raise the system limit"
+                ),
             }
+        } else if buffer > 0 {
+            // The other sockets of the group: the same outcome, already reported.
+            let _ = set_buffers(&s, buffer);
         }
         s.set_nonblocking(true)?;
         s.bind(&bind_to.into())?;
@@ -68,10 +80,12 @@ pub(crate) fn bind(addr: SocketAddr, count: usize, buffer: usize) -> io::Result<
 
 /// Asks for `bytes` of receive and send buffer and returns what was granted (receive,
 /// send). Linux caps the request at `net.core.rmem_max` / `wmem_max` and reports twice
-/// what it grants, its bookkeeping included.
+/// what it grants, its bookkeeping included; BSDs refuse a size above their limit. A
+/// refused send size is not an error (sends leave at once; only the receive side
+/// queues).
 fn set_buffers(s: &Socket, bytes: usize) -> io::Result<(usize, usize)> {
     s.set_recv_buffer_size(bytes)?;
-    s.set_send_buffer_size(bytes)?;
+    let _ = s.set_send_buffer_size(bytes);
     let (recv, send) = (s.recv_buffer_size()?, s.send_buffer_size()?);
     Ok(if cfg!(target_os = "linux") { (recv / 2, send / 2) } else { (recv, send) })
 }
