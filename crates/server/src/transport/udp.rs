@@ -43,31 +43,12 @@ pub(crate) fn bind(addr: SocketAddr, count: usize, buffer: usize) -> io::Result<
         if count > 1 {
             reuse_port(&s)?;
         }
-        if buffer > 0 && sockets.is_empty() {
-            // Said once per address. Only the receive side is reported: datagrams that
-            // arrive while the receiving task waits pile up there; sends leave at once.
-            match set_buffers(&s, buffer) {
-                Ok((receive, _)) if receive < buffer => tracing::warn!(
-                    %addr,
-                    asked = buffer,
-                    receive,
-                    "UDP receive buffer is smaller than configured: raise net.core.rmem_max \
-                     (sysctl) to at least [sip.transport] udp_buffer_bytes, or a burst of \
-                     traffic is dropped and has to be retransmitted"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(
-                    %addr,
-                    asked = buffer,
-                    error = %e,
-                    "UDP socket buffers refused (some systems reject sizes above their \
-                     limit): the system default is kept; lower [sip.transport] \
-                     udp_buffer_bytes or raise the system limit"
-                ),
+        if buffer > 0 {
+            let granted = set_recv_send_buffers(&s, buffer);
+            // Said once per address: the other sockets of the group get the same.
+            if sockets.is_empty() {
+                report_buffer(addr, buffer, granted);
             }
-        } else if buffer > 0 {
-            // The other sockets of the group: the same outcome, already reported.
-            let _ = set_buffers(&s, buffer);
         }
         s.set_nonblocking(true)?;
         s.bind(&bind_to.into())?;
@@ -78,16 +59,39 @@ pub(crate) fn bind(addr: SocketAddr, count: usize, buffer: usize) -> io::Result<
     Ok(sockets)
 }
 
-/// Asks for `bytes` of receive and send buffer and returns what was granted (receive,
-/// send). Linux caps the request at `net.core.rmem_max` / `wmem_max` and reports twice
-/// what it grants, its bookkeeping included; BSDs refuse a size above their limit. A
-/// refused send size is not an error (sends leave at once; only the receive side
-/// queues).
-fn set_buffers(s: &Socket, bytes: usize) -> io::Result<(usize, usize)> {
+/// Asks for `bytes` of receive and send buffer and returns the receive buffer granted.
+/// Linux caps the request at `net.core.rmem_max` / `wmem_max` and reports twice what it
+/// grants, its bookkeeping included; BSDs refuse a size above their limit. A refused send
+/// size is not an error: sends leave at once, only the receive side queues.
+fn set_recv_send_buffers(s: &Socket, bytes: usize) -> io::Result<usize> {
     s.set_recv_buffer_size(bytes)?;
     let _ = s.set_send_buffer_size(bytes);
-    let (recv, send) = (s.recv_buffer_size()?, s.send_buffer_size()?);
-    Ok(if cfg!(target_os = "linux") { (recv / 2, send / 2) } else { (recv, send) })
+    let recv = s.recv_buffer_size()?;
+    Ok(if cfg!(target_os = "linux") { recv / 2 } else { recv })
+}
+
+/// Warns when the receive buffer is smaller than configured: datagrams that arrive while
+/// the receiving task waits pile up there.
+fn report_buffer(addr: SocketAddr, asked: usize, granted: io::Result<usize>) {
+    match granted {
+        Ok(receive) if receive < asked => tracing::warn!(
+            %addr,
+            asked,
+            receive,
+            "UDP receive buffer is smaller than configured: raise net.core.rmem_max (sysctl) \
+             to at least [sip.transport] udp_buffer_bytes, or a burst of traffic is dropped \
+             and has to be retransmitted"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(
+            %addr,
+            asked,
+            error = %e,
+            "UDP socket buffers refused (some systems reject sizes above their limit): the \
+             system default is kept; lower [sip.transport] udp_buffer_bytes or raise the \
+             system limit"
+        ),
+    }
 }
 
 #[cfg(unix)]
@@ -192,8 +196,8 @@ fn flow_error(shared: &Shared, flow: FlowId) -> TransportError {
 mod tests {
     use super::*;
 
-    /// What the kernel grants at most (`None` off Linux).
-    fn kernel_max(name: &str) -> Option<usize> {
+    /// A `net.core` setting (`None` off Linux).
+    fn net_core(name: &str) -> Option<usize> {
         std::fs::read_to_string(format!("/proc/sys/net/core/{name}")).ok()?.trim().parse().ok()
     }
 
@@ -206,7 +210,7 @@ mod tests {
         for s in &sockets {
             let s = SockRef::from(s);
             let (recv, send) = (s.recv_buffer_size().unwrap(), s.send_buffer_size().unwrap());
-            if let (Some(rmax), Some(wmax)) = (kernel_max("rmem_max"), kernel_max("wmem_max")) {
+            if let (Some(rmax), Some(wmax)) = (net_core("rmem_max"), net_core("wmem_max")) {
                 // Linux reports twice what it grants.
                 assert_eq!(recv / 2, asked.min(rmax), "receive buffer");
                 assert_eq!(send / 2, asked.min(wmax), "send buffer");
@@ -216,7 +220,7 @@ mod tests {
         }
         // 0 leaves the system default alone (reported as it is, not doubled).
         let plain = bind("127.0.0.1:0".parse().unwrap(), 1, 0).unwrap();
-        if let Some(default) = kernel_max("rmem_default") {
+        if let Some(default) = net_core("rmem_default") {
             assert_eq!(SockRef::from(&plain[0]).recv_buffer_size().unwrap(), default);
         }
     }
